@@ -1,0 +1,85 @@
+"""Write the result of a task: ``layers/<name>.png`` at the original size and ``metrics.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
+
+from dipsys.data.io import write_image
+
+
+def image_metrics(estimate: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+    """PSNR and SSIM of a (C, H, W) estimate in [0, 1] against a reference."""
+    est, ref = estimate[None].float().clamp(0, 1), reference[None].float().to(estimate.device)
+    return {
+        "psnr": float(peak_signal_noise_ratio(est, ref, data_range=1.0)),
+        "ssim": float(structural_similarity_index_measure(est, ref, data_range=1.0)),
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+class ExportResults(pl.Callback):
+    """At the end of training: final layers as PNGs, metrics as JSON (rank 0 only).
+
+    ``metrics.json`` holds ``task``, ``steps``, ``wall_s``, ``it_per_s``, ``psnr_recon`` (best
+    reconstruction PSNR at the working size), and with ``data.gt``: ``psnr``/``ssim`` of the
+    task's ground-truth layer, ``input`` (the input against the ground truth) and ``baselines``
+    (each classical baseline's figures). The dict is also kept in ``self.metrics``.
+
+    Args:
+        task_name: the name written as ``task``.
+    """
+
+    def __init__(self, task_name: str = "") -> None:
+        self.task_name = task_name
+        self.metrics: dict[str, Any] = {}
+        self.layers: dict[str, torch.Tensor] = {}
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._start = (trainer.global_step, time.perf_counter())
+
+    @torch.no_grad()
+    def on_train_end(self, trainer, pl_module) -> None:
+        if trainer.global_rank != 0:
+            return
+        out_dir = Path(trainer.default_root_dir)
+        dm = trainer.datamodule
+        wall = time.perf_counter() - self._start[1]
+        steps_here = trainer.global_step - self._start[0]
+        self.layers = {k: v.cpu() for k, v in pl_module.export(dm.original).items()}
+        metrics: dict[str, Any] = {
+            "task": self.task_name or type(pl_module).__name__,
+            "steps": trainer.global_step,
+            "wall_s": round(wall, 3),
+            "it_per_s": round(steps_here / wall, 3) if wall > 0 else None,
+            "psnr_recon": round(float(pl_module.best_psnr), 4),
+            "working_size": list(dm.working_size),
+            "original_size": list(dm.original.shape[-2:]),
+        }
+        if dm.gt is not None and pl_module.gt_layer is not None:
+            metrics.update(image_metrics(self.layers[pl_module.gt_layer], dm.gt))
+            metrics["input"] = image_metrics(dm.original, dm.gt)
+            metrics["baselines"] = {
+                name: image_metrics(estimate.cpu(), dm.gt)
+                for name, estimate in pl_module.baselines(dm.original).items()
+            }
+        for name, layer in self.layers.items():
+            write_image(out_dir / "layers" / f"{name}.png", layer)
+        write_json(out_dir / "metrics.json", metrics)
+        self.metrics = metrics

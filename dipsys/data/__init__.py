@@ -1,0 +1,17 @@
+"""Image I/O, the single-image DataModule and its schedules."""
+
+from dipsys.data.io import read_image, read_mask, write_image
+from dipsys.data.schedules import AugmentationPlan, Constant, Ramp, Staircase
+from dipsys.data.single_image import SingleImageDataModule, working_size
+
+__all__ = [
+    "AugmentationPlan",
+    "Constant",
+    "Ramp",
+    "SingleImageDataModule",
+    "Staircase",
+    "read_image",
+    "read_mask",
+    "working_size",
+    "write_image",
+]

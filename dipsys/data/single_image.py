@@ -1,0 +1,172 @@
+"""The single-image DataModule: working size, 8-fold augmentation and the input-noise schedule.
+
+A run fits generators to one image, so a "dataset" is the sequence of optimisation steps. Step
+``t`` yields the augmented target(s) ``T_k I`` for the transforms k the plan picks, the indices k
+(the task applies the same ``T_k`` to its fixed input noise) and σ_t. Each item is a pure function
+of the step, so resuming at step t replays exactly what an uninterrupted run would see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from dipsys.data.io import read_image, read_mask
+from dipsys.data.schedules import AugmentationPlan, Constant
+from dipsys.errors import InputError
+from dipsys.ops.dihedral import NUM_DIHEDRAL, dihedral
+from dipsys.ops.resize import resize
+
+
+def working_size(height: int, width: int, max_side: int, multiple: int) -> tuple[int, int]:
+    """The size the generators run at: longest side ≤ ``max_side``, both sides multiples.
+
+    The image is scaled (never cropped) so that its longest side is at most ``max_side``; each
+    side is then rounded to the nearest multiple of ``multiple``, and is at least two multiples:
+    the reflection padding at the generator's deepest level needs two pixels there. The small
+    aspect change this implies is undone when outputs are resized back to the original.
+    """
+    scale = min(1.0, max_side / max(height, width))
+    h = max(2 * multiple, round(height * scale / multiple) * multiple)
+    w = max(2 * multiple, round(width * scale / multiple) * multiple)
+    return h, w
+
+
+class StepDataset(IterableDataset):
+    """Yields one batch per optimisation step from the current global step to the epoch's end."""
+
+    def __init__(self, datamodule: SingleImageDataModule) -> None:
+        self.dm = datamodule
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        dm = self.dm
+        start = dm.trainer.global_step if dm.trainer is not None else 0
+        stop = min(start + dm.steps_per_epoch, dm.total_steps)
+        for step in range(start, stop):
+            yield dm.batch(step)
+
+
+class SingleImageDataModule(pl.LightningDataModule):
+    """One image (plus aligned hints/masks) fitted for ``trainer.max_steps`` steps.
+
+    Args:
+        image: path of the input image (any size; gray, RGB, RGBA, 8/16 bit).
+        gt: optional path of the clean ground truth, same size as the image.
+        max_side: longest side of the working image (the generators' resolution).
+        multiple: both working sides are multiples of this (``2**levels`` of the generators).
+        augmentation: ``none``, ``cyclic``, ``random`` or ``batch`` (see AugmentationPlan).
+        per_step: transforms per step in ``batch`` mode.
+        noise_schedule: callable ``(step, total) -> σ``; σ = 0 is forced on the final step.
+        steps_per_epoch: length of a Lightning "epoch" (a logging cadence only).
+        seed: seed of the random augmentation mode.
+        aligned: extra images aligned with the input (name → path), read as masks, resized to the
+            working size and augmented with the same transforms (e.g. hints).
+
+    Batch (per step):
+        ``target`` (n, 3, h, w), ``k`` list of n ints, ``sigma`` scalar tensor, ``step`` int,
+        ``last`` bool, and one (n, 1, h, w) tensor per aligned image under ``aligned/<name>``.
+    """
+
+    def __init__(
+        self,
+        image: str,
+        gt: str | None = None,
+        max_side: int = 512,
+        multiple: int = 32,
+        augmentation: str = "none",
+        per_step: int = 1,
+        noise_schedule: Any = None,
+        steps_per_epoch: int = 100,
+        seed: int = 0,
+        aligned: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        if max_side < multiple:
+            raise InputError(f"data.max_side={max_side} is smaller than the multiple {multiple}")
+        self.image_path, self.gt_path = image, gt
+        self.max_side, self.multiple = int(max_side), int(multiple)
+        self.augmentation, self.per_step, self.seed = augmentation, int(per_step), int(seed)
+        self.noise_schedule = noise_schedule if noise_schedule is not None else Constant(0.0)
+        self.steps_per_epoch = max(1, int(steps_per_epoch))
+        self.aligned_paths = dict(aligned or {})
+        self.total_steps = 0
+        self.original: torch.Tensor | None = None
+
+    def prepare(self) -> None:
+        """Read and check every input, choose the working size (cheap; call before heavy work).
+
+        Raises:
+            InputError: a file is missing or unreadable, the image is smaller than the generators
+                allow, or the ground truth / an aligned image does not match the image's size.
+        """
+        if self.original is not None:
+            return
+        original = read_image(self.image_path)
+        height, width = original.shape[-2:]
+        if min(height, width) < self.multiple:
+            raise InputError(
+                f"image {self.image_path} is {width}×{height}; the generators need at least "
+                f"{self.multiple}×{self.multiple} pixels"
+            )
+        self.gt = None
+        if self.gt_path is not None:
+            self.gt = read_image(self.gt_path)
+            self._check_same_size("ground truth", self.gt_path, self.gt, original)
+        size = working_size(height, width, self.max_side, self.multiple)
+        self.image = resize(original[None], size)[0]
+        self.aligned = {}
+        for name, path in self.aligned_paths.items():
+            mask = read_mask(path)
+            self._check_same_size(name, path, mask, original)
+            self.aligned[name] = resize(mask[None], size, mode="bilinear")[0]
+        self.plan = AugmentationPlan(
+            self.augmentation, self.per_step, square=size[0] == size[1], seed=self.seed
+        )
+        self._augmented = {
+            name: [dihedral(x, k) for k in range(NUM_DIHEDRAL)]
+            for name, x in {"target": self.image, **self.aligned}.items()
+        }
+        self.original = original
+
+    @staticmethod
+    def _check_same_size(what: str, path: str, x: torch.Tensor, original: torch.Tensor) -> None:
+        if x.shape[-2:] != original.shape[-2:]:
+            h, w = x.shape[-2:]
+            H, W = original.shape[-2:]
+            raise InputError(f"{what} {path} is {w}×{h} but the image is {W}×{H}")
+
+    @property
+    def working_size(self) -> tuple[int, int]:
+        self.prepare()
+        return tuple(self.image.shape[-2:])
+
+    def setup(self, stage: str | None = None) -> None:
+        self.prepare()
+        max_steps = self.trainer.max_steps if self.trainer is not None else -1
+        if max_steps is None or max_steps < 1:
+            raise InputError(f"trainer.max_steps must be a positive step budget, got {max_steps}")
+        self.total_steps = int(max_steps)
+
+    def batch(self, step: int) -> dict[str, Any]:
+        """Everything step ``step`` trains on (see the class docstring)."""
+        total = self.total_steps
+        last = step >= total - 1
+        ks = self.plan(step, total)
+        sigma = 0.0 if last else float(self.noise_schedule(step, total))
+        batch = {
+            "k": ks,
+            "sigma": torch.tensor(sigma),
+            "step": step,
+            "last": last,
+        }
+        for name, views in self._augmented.items():
+            key = name if name == "target" else f"aligned/{name}"
+            batch[key] = torch.stack([views[k] for k in ks])
+        return batch
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(StepDataset(self), batch_size=None, num_workers=0)

@@ -1,0 +1,67 @@
+"""``train(cfg) -> metrics``: seed, build the system from the config, run it.
+
+Hydra sweepers read the returned dict (or the metric named by ``optimized_metric``).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from dipsys.systems import Stage, System
+
+log = logging.getLogger(__name__)
+
+# Benign for single-image runs: the step stream is an IterableDataset of one logging "epoch".
+for message in (
+    ".*IterableDataset.*has `__len__`.*",
+    ".*does not have many workers.*",
+    ".*smaller than the logging interval.*",
+    ".*Total length of `.*` across ranks is zero.*",
+):
+    warnings.filterwarnings("ignore", message=message)
+
+
+def build_task(cfg: DictConfig, handoff: dict[str, Any]) -> tuple[Any, pl.LightningModule]:
+    """Read and check the input (cheap), then build the task at the working size."""
+    datamodule = instantiate(cfg.data, **handoff.get("data", {}))
+    datamodule.prepare()
+    task = instantiate(cfg.task.module, size=datamodule.working_size, **handoff.get("task", {}))
+    return datamodule, task
+
+
+def make_trainer(cfg: DictConfig, out_dir: Path, max_steps: int) -> pl.Trainer:
+    """A Trainer writing TensorBoard events to ``out_dir/tb``, checkpoints to ``checkpoints/``."""
+    callbacks = []
+    for name, cb_cfg in (cfg.get("callbacks") or {}).items():
+        if cb_cfg is None:
+            continue
+        extra = {"dirpath": str(out_dir / "checkpoints")} if "dirpath" in cb_cfg else {}
+        callbacks.append(instantiate(cb_cfg, **extra))
+        log.debug("callback %s", name)
+    logger = instantiate(cfg.logger, save_dir=str(out_dir)) if cfg.get("logger") else False
+    return instantiate(
+        cfg.trainer,
+        max_steps=max_steps,
+        default_root_dir=str(out_dir),
+        callbacks=callbacks,
+        logger=logger,
+    )
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run the configured task or system; return its metrics (also in ``metrics.json``)."""
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    out_dir = Path(cfg.paths.output_dir)
+    stage = Stage(cfg.task.name, partial(build_task, cfg), int(cfg.trainer.max_steps))
+    system = System([stage], partial(make_trainer, cfg))
+    metrics = system.run(out_dir, ckpt_path=cfg.get("ckpt_path"))
+    log.info("results in %s", out_dir)
+    return metrics

@@ -1,0 +1,93 @@
+"""Systems: tasks chained into stages, each stage with its own Trainer and output folder.
+
+A single task is a one-stage system, so ``dipsys.run.train`` has one path. A stage builds its
+DataModule and task from what the previous stage handed over (``handoff``), trains for its step
+budget and writes its result; the system's result is its last stage's, with the list of every
+stage's metrics under ``stages`` when there are several.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from dipsys.callbacks.export import ExportResults, write_json
+
+
+@dataclass
+class StageResult:
+    """What a finished stage leaves: its metrics, final layers and folder."""
+
+    metrics: dict[str, Any]
+    layers: dict[str, torch.Tensor]
+    out_dir: Path
+
+
+Builder = Callable[[Mapping[str, Any]], tuple[pl.LightningDataModule, pl.LightningModule]]
+TrainerFactory = Callable[[Path, int], pl.Trainer]
+
+
+@dataclass
+class Stage:
+    """One stage: ``build(handoff) -> (datamodule, task)``, a step budget and the next handoff.
+
+    ``handoff(result)`` turns this stage's result into the keyword arguments the next stage's
+    ``build`` receives (e.g. the dehazed image as the next input, the airlight).
+    """
+
+    name: str
+    build: Builder
+    max_steps: int
+    handoff: Callable[[StageResult], dict[str, Any]] = field(default=lambda result: {})
+
+
+class System:
+    """Runs its stages in order.
+
+    Args:
+        stages: the stages, first to last.
+        make_trainer: ``(out_dir, max_steps) -> Trainer`` with an ExportResults callback.
+    """
+
+    def __init__(self, stages: Sequence[Stage], make_trainer: TrainerFactory) -> None:
+        if not stages:
+            raise ValueError("a system needs at least one stage")
+        self.stages = list(stages)
+        self.make_trainer = make_trainer
+
+    def stage_dir(self, out_dir: Path, index: int) -> Path:
+        return out_dir if len(self.stages) == 1 else out_dir / f"stage_{index}"
+
+    def run(self, out_dir: Path, ckpt_path: str | None = None) -> dict[str, Any]:
+        """Train every stage; return the final metrics (with ``stages`` for several)."""
+        handoff: dict[str, Any] = {}
+        results: list[StageResult] = []
+        for index, stage in enumerate(self.stages):
+            stage_dir = self.stage_dir(out_dir, index)
+            datamodule, task = stage.build(handoff)
+            trainer = self.make_trainer(stage_dir, stage.max_steps)
+            trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path if index == 0 else None)
+            export = next(cb for cb in trainer.callbacks if isinstance(cb, ExportResults))
+            result = StageResult(export.metrics, export.layers, stage_dir)
+            results.append(result)
+            handoff = stage.handoff(result)
+        if len(results) == 1:
+            return results[0].metrics
+        return self._finish(out_dir, results)
+
+    def _finish(self, out_dir: Path, results: list[StageResult]) -> dict[str, Any]:
+        final = results[-1]
+        shutil.copytree(final.out_dir / "layers", out_dir / "layers", dirs_exist_ok=True)
+        metrics = dict(final.metrics)
+        metrics["steps"] = sum(r.metrics["steps"] for r in results)
+        metrics["wall_s"] = round(sum(r.metrics["wall_s"] for r in results), 3)
+        metrics["it_per_s"] = round(metrics["steps"] / metrics["wall_s"], 3)
+        metrics["stages"] = [r.metrics for r in results]
+        write_json(out_dir / "metrics.json", metrics)
+        return metrics

@@ -1,0 +1,172 @@
+"""The base LightningModule every decomposition task derives from.
+
+A task is a set of DIP generators, each fed a fixed noise image z_g, whose outputs are combined
+into layers and recomposed into the input. The training step lives here, once:
+
+    layers = decompose({g: G_g(T_k z_g + σ_t·f_g·ε)}),   Î = composite(layers),
+    L = Σ_i w_i · term_i(layers, Î, T_k I)
+
+A subclass says how generator outputs become layers (``decompose``), how layers recombine
+(``composite``), which loss terms apply (``loss_terms``) and how the best layers become the
+final, original-size result (``export``).
+
+Best-result tracking: every ``select_every`` steps (and on the last step) the reconstruction
+PSNR of batch element 0 is compared with the best so far, on the device with ``torch.where``
+(no host synchronisation); the canonical-orientation layers of the best step are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+from torchmetrics.functional.image import peak_signal_noise_ratio
+
+from dipsys.errors import InputError
+from dipsys.losses.weighted import WeightedSum
+from dipsys.nn.noise import NoiseSpec
+from dipsys.ops.dihedral import dihedral_inverse, dihedral_stack
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+
+
+def _default_optimizer(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=1e-3)
+
+
+class LayerDecomposition(pl.LightningModule):
+    """Generators + fixed inputs + weighted losses + best-result tracking.
+
+    Args:
+        generators: name → generator network.
+        inputs: name → NoiseSpec of that generator's fixed input (one per generator).
+        size: working size (h, w); the fixed inputs are drawn at this size.
+        loss_weights: loss-term name → weight (terms with weight 0 are reported, not summed).
+        perturb: name → factor f_g of σ_t for that generator's input (missing: 1).
+        optimizer: factory taking the parameters (Hydra ``_partial_``); default Adam(lr=1e-3).
+        select_every: steps between best-result checks.
+        seed: seed of the fixed input noise.
+    """
+
+    #: name of the layer compared with ``data.gt`` (None: the task has no image ground truth).
+    gt_layer: str | None = None
+
+    def __init__(
+        self,
+        generators: Mapping[str, nn.Module],
+        inputs: Mapping[str, NoiseSpec],
+        size: tuple[int, int],
+        loss_weights: Mapping[str, float],
+        perturb: Mapping[str, float] | None = None,
+        optimizer: OptimizerFactory | None = None,
+        select_every: int = 8,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        missing = sorted(set(generators) - set(inputs))
+        if missing:
+            raise InputError(f"no input noise configured for generator(s): {', '.join(missing)}")
+        self.generators = nn.ModuleDict(dict(generators))
+        self.size = (int(size[0]), int(size[1]))
+        gen = torch.Generator().manual_seed(int(seed))
+        for name in self.generators:
+            self.register_buffer(f"z_{name}", inputs[name].make(*self.size, generator=gen))
+        self.perturb = {name: float((perturb or {}).get(name, 1.0)) for name in self.generators}
+        self.loss = WeightedSum(dict(loss_weights))
+        self.optimizer_factory = optimizer or _default_optimizer
+        self.select_every = max(1, int(select_every))
+        self.register_buffer("best_psnr", torch.tensor(float("-inf")))
+        self.best: dict[str, Tensor] = {}
+        self.latest: dict[str, Any] = {}
+
+    # -- what a subclass defines -------------------------------------------------------------
+    def decompose(self, outputs: dict[str, Tensor], batch: dict[str, Any]) -> dict[str, Tensor]:
+        """Generator outputs → named layers, each (n, C, h, w) in the batch's orientation."""
+        return dict(outputs)
+
+    def composite(self, layers: dict[str, Tensor]) -> Tensor:
+        """Layers → reconstruction of the target, (n, 3, h, w)."""
+        raise NotImplementedError
+
+    def loss_terms(
+        self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]
+    ) -> dict[str, Tensor]:
+        """Unweighted loss terms by name (their weights come from ``loss_weights``)."""
+        raise NotImplementedError
+
+    def export(self, original: Tensor) -> dict[str, Tensor]:
+        """Best layers → final layers at the original size, each (C, H, W) in [0, 1]."""
+        raise NotImplementedError
+
+    def baselines(self, original: Tensor) -> dict[str, Tensor]:
+        """Classical baselines to report beside the result: name → (3, H, W) estimate."""
+        return {}
+
+    # -- the training step, once ---------------------------------------------------------------
+    def generator_input(self, name: str, ks: list[int], sigma: Tensor) -> Tensor:
+        """T_k z_g for each k of the batch, perturbed by σ_t·f_g·ε (ε ~ N(0, 1) per step)."""
+        z = dihedral_stack(getattr(self, f"z_{name}"), ks)
+        factor = self.perturb[name]
+        if factor != 0.0:
+            z = z + (sigma * factor).to(z.dtype) * torch.randn_like(z)
+        return z
+
+    def forward(self, ks: list[int], sigma: Tensor) -> dict[str, Tensor]:
+        """Run every generator on its (augmented, perturbed) input."""
+        return {
+            name: net(self.generator_input(name, ks, sigma))
+            for name, net in self.generators.items()
+        }
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        layers = self.decompose(self(batch["k"], batch["sigma"]), batch)
+        recon = self.composite(layers)
+        total, terms = self.loss(self.loss_terms(layers, recon, batch))
+        self.log_dict({f"loss/{name}": value for name, value in terms.items()})
+        self.log("loss/total", total, prog_bar=True)
+        self.log("sigma", batch["sigma"])
+        self.latest = {"layers": layers, "recon": recon, "target": batch["target"], "k": batch["k"]}
+        if batch["step"] % self.select_every == 0 or batch["last"]:
+            self._track_best(layers, recon.detach(), batch)
+        return total
+
+    def _track_best(self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]) -> None:
+        psnr = peak_signal_noise_ratio(
+            recon[:1].float().clamp(0, 1), batch["target"][:1].float(), data_range=1.0
+        )
+        self.log("psnr_recon", psnr, prog_bar=True)
+        better = psnr > self.best_psnr
+        self.best_psnr = torch.where(better, psnr, self.best_psnr)
+        k = batch["k"][0]
+        for name, layer in layers.items():
+            canonical = dihedral_inverse(layer[:1].detach().float(), k)
+            previous = self.best.get(name)
+            self.best[name] = (
+                canonical
+                if previous is None
+                else torch.where(better, canonical, previous.to(canonical))
+            )
+
+    def canonical_latest(self) -> dict[str, Tensor]:
+        """The latest step's layers, reconstruction and target for element 0, un-augmented."""
+        if not self.latest:
+            return {}
+        k = self.latest["k"][0]
+        items = {**self.latest["layers"], "reconstruction": self.latest["recon"]}
+        items["target"] = self.latest["target"]
+        return {name: dihedral_inverse(x[:1].detach().float(), k)[0] for name, x in items.items()}
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer_factory(self.parameters())
+
+    # -- checkpoints carry the best result ------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["dipsys_best"] = {name: t.cpu() for name, t in self.best.items()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.best = {
+            name: t.to(self.device) for name, t in checkpoint.get("dipsys_best", {}).items()
+        }

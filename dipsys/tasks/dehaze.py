@@ -1,0 +1,149 @@
+"""Dehazing as a Double-DIP decomposition: I = t·J + (1 − t)·A."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dipsys.errors import InputError
+from dipsys.losses.terms import std_loss
+from dipsys.ops.dark_channel import dark_channel, dcp_dehaze, estimate_airlight
+from dipsys.ops.dihedral import dihedral_stack
+from dipsys.ops.guided_filter import guided_filter
+from dipsys.ops.haze import add_haze, remove_haze
+from dipsys.ops.resize import resize
+from dipsys.tasks.base import LayerDecomposition
+
+AIRLIGHT_MODES = ("fixed", "global", "learned")
+
+
+class Dehaze(LayerDecomposition):
+    """Clean image J, transmission t and airlight A from one hazy image I.
+
+    Model: I ≈ t·J + (1 − t)·A, with J = G_J(z_J) (3 channels), t = G_t(z_t) (1 channel) and A
+    either fixed (a dark-channel estimate, or given) or a learned, spatially varying map
+    A = G_A(z_A) anchored to that estimate for the first ``anchor_steps`` steps.
+
+    Loss terms (weights from ``loss_weights``): ``recon`` = MSE(Î, I), ``smooth_t`` = Std(t);
+    learned A adds ``smooth_airlight`` = Std(A) and ``airlight_anchor`` = MSE(A, A₀).
+
+    The result uses only t and A: t is resized to the original size, refined with a guided filter
+    guided by the original image, clamped to [t_min, 1], and J = (I − (1 − t)·A) / t.
+
+    Args:
+        generators: ``clean`` (→3 channels) and ``transmission`` (→1 channel).
+        airlight: ``fixed`` or ``learned``.
+        airlight_generator: factory of the A-generator (→3 channels), used for ``learned``.
+        airlight_value: A₀ as three numbers; None estimates it by the dark channel prior on the
+            original image when training starts.
+        anchor_steps: steps during which a learned A is pulled towards A₀.
+        t_min: lower clamp of the refined transmission.
+        guided_radius: guided-filter radius in original-image pixels; None picks
+            ``max(4, min(H, W) // 16)``.
+        guided_eps: guided-filter regulariser.
+        **kwargs: the base class's (inputs, size, loss_weights, perturb, optimizer, ...).
+    """
+
+    gt_layer = "clean"
+
+    def __init__(
+        self,
+        generators: Mapping[str, nn.Module],
+        airlight: str = "fixed",
+        airlight_generator: Callable[[], nn.Module] | None = None,
+        airlight_value: Sequence[float] | None = None,
+        anchor_steps: int = 1000,
+        transmission_prior: bool = False,
+        transmission_steps: int | None = None,
+        t_min: float = 0.1,
+        guided_radius: int | None = None,
+        guided_eps: float = 1e-4,
+        **kwargs: Any,
+    ) -> None:
+        if airlight not in AIRLIGHT_MODES:
+            raise InputError(f"task airlight must be one of {AIRLIGHT_MODES}, got '{airlight}'")
+        generators = dict(generators)
+        if airlight == "learned":
+            if airlight_generator is None:
+                raise InputError("airlight=learned needs an airlight_generator")
+            generators["airlight"] = airlight_generator()
+        super().__init__(generators=generators, **kwargs)
+        self.airlight_mode = airlight
+        value = (
+            torch.full((3,), float("nan"))
+            if airlight_value is None
+            else torch.tensor([float(v) for v in airlight_value])
+        )
+        if value.numel() != 3:
+            raise InputError(f"airlight_value needs 3 numbers, got {list(value.tolist())}")
+        self.register_buffer("airlight0", value.view(1, 3, 1, 1))
+        self.airlight_logit = nn.Parameter(
+            torch.zeros(1, 3, 1, 1), requires_grad=airlight == "global"
+        )
+        self.anchor_steps = int(anchor_steps)
+        self.use_transmission_prior = transmission_prior
+        self.transmission_steps = transmission_steps
+        self.register_buffer("transmission_prior", torch.ones(1, 1, *self.size))
+        self.t_min, self.guided_radius, self.guided_eps = t_min, guided_radius, guided_eps
+
+    def setup(self, stage: str) -> None:
+        """Estimate A₀ from the original image when it was not given."""
+        if torch.isnan(self.airlight0).any():
+            original = self.trainer.datamodule.original
+            self.airlight0 = estimate_airlight(original[None]).to(self.airlight0)
+        with torch.no_grad():
+            self.airlight_logit.copy_(torch.logit(self.airlight0.clamp(0.01, 0.99)))
+        if self.use_transmission_prior:
+            image = self.trainer.datamodule.image[None].to(self.airlight0)
+            prior = dcp_dehaze(image, airlight=self.airlight0)["transmission"]
+            self.transmission_prior = prior.to(self.transmission_prior)
+
+    def decompose(self, outputs: dict[str, Tensor], batch: dict[str, Any]) -> dict[str, Tensor]:
+        clean, transmission = outputs["clean"], outputs["transmission"]
+        if self.airlight_mode == "learned":
+            airlight = outputs["airlight"]
+        elif self.airlight_mode == "global":
+            airlight = torch.sigmoid(self.airlight_logit).to(clean.dtype).expand_as(clean)
+        else:
+            airlight = self.airlight0.to(clean.dtype).expand_as(clean)
+        return {"clean": clean, "transmission": transmission, "airlight": airlight}
+
+    def composite(self, layers: dict[str, Tensor]) -> Tensor:
+        return add_haze(layers["clean"], layers["transmission"], layers["airlight"])
+
+    def loss_terms(
+        self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]
+    ) -> dict[str, Tensor]:
+        terms = {
+            "recon": F.mse_loss(recon, batch["target"]),
+            "smooth_t": std_loss(layers["transmission"]),
+        }
+        terms["dark_channel"] = dark_channel(layers["clean"], 15).mean()
+        if self.use_transmission_prior:
+            prior = dihedral_stack(self.transmission_prior, batch["k"]).to(recon)
+            active = self.transmission_steps is None or batch["step"] < self.transmission_steps
+            terms["transmission_prior"] = F.mse_loss(layers["transmission"], prior) * float(active)
+        if self.airlight_mode == "learned":
+            airlight = layers["airlight"]
+            terms["smooth_airlight"] = std_loss(airlight)
+            anchor = F.mse_loss(airlight, self.airlight0.to(airlight).expand_as(airlight))
+            terms["airlight_anchor"] = anchor * float(batch["step"] < self.anchor_steps)
+        return terms
+
+    def export(self, original: Tensor) -> dict[str, Tensor]:
+        image = original[None].to(self.best["transmission"])
+        size = tuple(image.shape[-2:])
+        radius = self.guided_radius or max(4, min(size) // 16)
+        transmission = resize(self.best["transmission"], size)
+        transmission = guided_filter(image, transmission, radius, self.guided_eps)
+        transmission = transmission.clamp(self.t_min, 1.0)
+        airlight = resize(self.best["airlight"], size).clamp(0, 1)
+        clean = remove_haze(image, transmission, airlight, t_min=self.t_min)
+        return {"clean": clean[0], "transmission": transmission[0], "airlight": airlight[0]}
+
+    def baselines(self, original: Tensor) -> dict[str, Tensor]:
+        return {"dcp": dcp_dehaze(original[None])["clean"][0]}
