@@ -15,18 +15,19 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from dipsys.errors import InputError
 from dipsys.systems import Stage, System
 
 log = logging.getLogger(__name__)
 
-# Benign for single-image runs: the step stream is an IterableDataset of one logging "epoch".
-for message in (
+# Benign for single-image runs, whose step stream is an IterableDataset without a length.
+BENIGN_WARNINGS = (
     ".*IterableDataset.*has `__len__`.*",
     ".*does not have many workers.*",
     ".*smaller than the logging interval.*",
     ".*Total length of `.*` across ranks is zero.*",
-):
-    warnings.filterwarnings("ignore", message=message)
+    ".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
+)
 
 
 def build_task(cfg: DictConfig, handoff: dict[str, Any]) -> tuple[Any, pl.LightningModule]:
@@ -58,10 +59,15 @@ def make_trainer(cfg: DictConfig, out_dir: Path, max_steps: int) -> pl.Trainer:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run the configured task or system; return its metrics (also in ``metrics.json``)."""
+    for message in BENIGN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None and not Path(ckpt_path).is_file():
+        raise InputError(f"checkpoint not found: {ckpt_path}")
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     out_dir = Path(cfg.paths.output_dir)
     stage = Stage(cfg.task.name, partial(build_task, cfg), int(cfg.trainer.max_steps))
     system = System([stage], partial(make_trainer, cfg))
-    metrics = system.run(out_dir, ckpt_path=cfg.get("ckpt_path"))
+    metrics = system.run(out_dir, ckpt_path=ckpt_path)
     log.info("results in %s", out_dir)
     return metrics

@@ -66,7 +66,7 @@ def bench(size: int, steps: int, warmup: int, overrides: list[str]) -> float:
         timer = StepTimer(warmup)
         trainer = pl.Trainer(
             max_steps=warmup + steps,
-            accelerator="cpu",
+            accelerator="auto",
             logger=False,
             enable_checkpointing=False,
             enable_progress_bar=False,

@@ -1,6 +1,6 @@
 """Synthesize the bundled hazy sample from its clean, public-domain photo (deterministic).
 
-    python scripts/make_sample.py [--beta 2.5] [--seed 0]
+    python scripts/make_sample.py [--beta 1.5] [--seed 0]
 
 Writes ``assets/rocket/hazy.png``, ``transmission.png`` (ground truth) and ``airlight.json``.
 """
@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument(
         "--beta",
         type=float,
-        default=2.5,
+        default=1.5,
         help="haze density (t = exp(-beta * depth), depth in [0.05, 1])",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the depth map")

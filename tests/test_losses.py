@@ -118,3 +118,25 @@ def test_gradients_finite_for_all_terms():
     half = torch.full((1, 1, 8, 8), 0.5, requires_grad=True)
     binary_mask_loss(half).backward()
     assert torch.isfinite(half.grad).all()
+
+
+def test_exclusion_matches_the_reference_formula():
+    torch.manual_seed(0)
+    a, b = torch.rand(1, 3, 16, 16), torch.rand(1, 2, 16, 16)
+
+    def reference(a, b, levels=3):
+        psi = lambda g: 2 * torch.sigmoid(g) - 1  # noqa: E731
+        ex, ey = [], []
+        for level in range(levels):
+            if level:
+                a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+            gxa, gxb = a[:, :, 1:, :] - a[:, :, :-1, :], b[:, :, 1:, :] - b[:, :, :-1, :]
+            gya, gyb = a[:, :, :, 1:] - a[:, :, :, :-1], b[:, :, :, 1:] - b[:, :, :, :-1]
+            for i in range(a.shape[1]):
+                for j in range(b.shape[1]):
+                    ex.append((psi(gxa[:, i]) ** 2 * psi(gxb[:, j]) ** 2).mean() ** 0.25)
+                    ey.append((psi(gya[:, i]) ** 2 * psi(gyb[:, j]) ** 2).mean() ** 0.25)
+        n = levels * a.shape[1] * b.shape[1]
+        return 0.5 * (sum(ex) / n + sum(ey) / n)
+
+    assert torch.allclose(exclusion_loss(a, b), reference(a, b), rtol=1e-5)

@@ -65,10 +65,10 @@ def test_errors():
 
 def test_noise_spec():
     spec = NoiseSpec()
-    assert (spec.kind, spec.depth, spec.scale) == ("uniform", 8, 0.1)
+    assert (spec.kind, spec.depth, spec.scale) == ("uniform", 8, 0.01)
     z = spec.make(4, 6, generator=_gen(1))
     assert z.shape == (1, 8, 4, 6)
-    assert torch.equal(z, make_noise("uniform", 8, 4, 6, 0.1, _gen(1)))
+    assert torch.equal(z, make_noise("uniform", 8, 4, 6, 0.01, _gen(1)))
     assert NoiseSpec("meshgrid", 2).make(2, 2)[0, 0, 0, 1] == 1.0
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.depth = 3  # type: ignore[misc]

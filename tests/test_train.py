@@ -36,7 +36,7 @@ def test_dehaze_writes_the_output_contract(make_cfg, tmp_path):
     assert saved["task"] == "dehaze" and saved["steps"] == cfg.trainer.max_steps
     assert "dcp" in saved["baselines"]
     tags = _tensorboard(run).Tags()
-    for term in ("loss/recon", "loss/smooth_t", "loss/total", "psnr_recon", "sigma"):
+    for term in ("loss/recon", "loss/smooth_t", "loss/total", "psnr_recon", "sigma", "it_per_s"):
         assert term in tags["scalars"], term
     for layer in ("clean", "transmission", "airlight", "reconstruction", "target"):
         assert f"layers/{layer}" in tags["images"], layer

@@ -16,6 +16,9 @@ import torch
 
 from dipsys.errors import InputError
 
+# A corrupt file is reported once, as an InputError; OpenCV's own decoder chatter is not.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 

@@ -26,13 +26,18 @@ def working_size(height: int, width: int, max_side: int, multiple: int) -> tuple
     """The size the generators run at: longest side ≤ ``max_side``, both sides multiples.
 
     The image is scaled (never cropped) so that its longest side is at most ``max_side``; each
-    side is then rounded to the nearest multiple of ``multiple``, and is at least two multiples:
+    side is then rounded to the nearest multiple of ``multiple`` (never above ``max_side``), and is
+    at least two multiples:
     the reflection padding at the generator's deepest level needs two pixels there. The small
     aspect change this implies is undone when outputs are resized back to the original.
     """
     scale = min(1.0, max_side / max(height, width))
-    h = max(2 * multiple, round(height * scale / multiple) * multiple)
-    w = max(2 * multiple, round(width * scale / multiple) * multiple)
+    most = max(2, max_side // multiple)
+
+    def side(length: int) -> int:
+        return min(most, max(2, round(length * scale / multiple))) * multiple
+
+    h, w = side(height), side(width)
     return h, w
 
 
@@ -94,7 +99,10 @@ class SingleImageDataModule(pl.LightningDataModule):
         self.steps_per_epoch = max(1, int(steps_per_epoch))
         self.aligned_paths = dict(aligned or {})
         self.total_steps = 0
-        self.original: torch.Tensor | None = None
+        self.original: torch.Tensor | None = None  # (3, H, W) as read
+        self.gt: torch.Tensor | None = None  # (3, H, W)
+        self.image: torch.Tensor | None = None  # (3, h, w) at the working size
+        self.aligned: dict[str, torch.Tensor] = {}  # name → (1, h, w)
 
     def prepare(self) -> None:
         """Read and check every input, choose the working size (cheap; call before heavy work).
@@ -112,13 +120,11 @@ class SingleImageDataModule(pl.LightningDataModule):
                 f"image {self.image_path} is {width}×{height}; the generators need at least "
                 f"{self.multiple}×{self.multiple} pixels"
             )
-        self.gt = None
         if self.gt_path is not None:
             self.gt = read_image(self.gt_path)
             self._check_same_size("ground truth", self.gt_path, self.gt, original)
         size = working_size(height, width, self.max_side, self.multiple)
         self.image = resize(original[None], size)[0]
-        self.aligned = {}
         for name, path in self.aligned_paths.items():
             mask = read_mask(path)
             self._check_same_size(name, path, mask, original)

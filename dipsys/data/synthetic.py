@@ -47,7 +47,7 @@ def smooth_depth(
 def hazy_image(
     clean: torch.Tensor,
     depth: torch.Tensor,
-    beta: float = 2.5,
+    beta: float = 1.5,
     airlight: Sequence[float] = (0.85, 0.88, 0.92),
 ) -> dict[str, torch.Tensor]:
     """Add haze of density ``beta`` to a clean image.

@@ -3,8 +3,6 @@
 from dipsys.losses.terms import binary_mask_loss, exclusion_loss, extended_l1, std_loss
 from dipsys.losses.weighted import WeightedSum
 
-# --- further loss modules (e.g. Laplacian, airlight anchor) are re-exported below ---
-
 __all__ = [
     "WeightedSum",
     "binary_mask_loss",

@@ -53,25 +53,24 @@ def exclusion_loss(a: Tensor, b: Tensor, levels: int = 3, eps: float = 1e-12) ->
     """Gradient exclusion (Zhang et al. 2018, as used by Double-DIP): layers should not share edges.
 
     .. math::
-        e^{l}_{x}(i, j) = \\big(\\operatorname{mean}(\\Psi(\\partial_x a^l_i)^2
-            \\Psi(\\partial_x b^l_j)^2) + \\epsilon\\big)^{1/4} - \\epsilon^{1/4}, \\quad
+        e^{l}_{x}(i, j) = \\operatorname{mean}\\big(\\Psi(\\partial_x a^l_i)^2
+            \\Psi(\\partial_x b^l_j)^2\\big)^{1/4}, \\quad
         L = \\frac{1}{2} \\sum_{l, i, j} \\frac{e^l_x(i, j) + e^l_y(i, j)}{L_{lev} C_a C_b}
 
     with ``Ψ(g) = 2σ(g) − 1 = tanh(g/2)``, ``∂_x`` the forward difference along H, ``∂_y`` along W,
     and ``a^l, b^l`` the images average-pooled 2×2 ``l`` times. All channel pairs are computed at
     once (one ``einsum`` per direction and level).
 
-    ``ε`` is why this differs from the reference: ``d m^{1/4}/dm`` is infinite at ``m = 0`` (e.g.
-    when either layer is flat), which turns the backward pass into NaN. ``(m + ε)^{1/4}`` has a
-    finite slope everywhere, and subtracting ``ε^{1/4}`` keeps the loss exactly 0 for a flat layer.
-    ``ε = 1e-12`` is far below typical values of ``m`` (~1e-7 for natural images), so the value is
-    unchanged to float32 precision elsewhere.
+    The value is the reference's exactly. Its gradient is not: ``d m^{1/4}/dm`` is infinite at
+    ``m = 0`` (e.g. when either layer is flat), which turns the backward pass into NaN, so terms
+    with ``m ≤ ε`` count as 0 with a zero gradient. The sums run in float32 whatever the autocast
+    dtype (typical ``m`` is ~1e-7, subnormal in float16).
 
     Args:
         a: First layer.
         b: Second layer (same batch and spatial size).
         levels: Number of pyramid levels.
-        eps: Stabiliser inside the fourth root.
+        eps: Products at or below this count as 0 (and pass no gradient).
 
     Returns:
         Scalar loss (0 when either layer is constant).
@@ -87,14 +86,19 @@ def exclusion_loss(a: Tensor, b: Tensor, levels: int = 3, eps: float = 1e-12) ->
         raise ValueError(
             f"exclusion_loss: {levels} levels need H, W >= {2**levels}, got {tuple(a.shape[-2:])}"
         )
-    root_eps = eps**0.25
+    # float32 whatever the autocast dtype: the products are ~1e-7, subnormal in fp16.
+    a, b = a.float(), b.float()
     total = a.new_zeros(())
     for level in range(levels):
         if level > 0:
             a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
         for dim in (2, 3):
             m = _gradient_products(a, b, dim)
-            total = total + ((m + eps).pow(0.25) - root_eps).sum()
+            # m^(1/4) with a finite (zero) gradient at m = 0: the inner where keeps pow's
+            # backward away from 0, the outer one returns the exact value there.
+            positive = m > eps
+            root = torch.where(positive, m, torch.ones_like(m)).pow(0.25)
+            total = total + torch.where(positive, root, torch.zeros_like(m)).sum()
     return 0.5 * total / (levels * a.shape[1] * b.shape[1])
 
 

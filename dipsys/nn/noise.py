@@ -78,7 +78,7 @@ class NoiseSpec:
 
     kind: str = "uniform"
     depth: int = 8
-    scale: float = 0.1
+    scale: float = 0.01
 
     def __post_init__(self) -> None:
         if self.kind not in NOISE_KINDS:

@@ -9,14 +9,26 @@ from dipsys.ops.dark_channel import (
     default_dcp_radius,
     estimate_airlight,
 )
+from dipsys.ops.dihedral import (
+    NUM_DIHEDRAL,
+    dihedral,
+    dihedral_inverse,
+    dihedral_shape,
+    dihedral_stack,
+    dihedral_unstack,
+)
 from dipsys.ops.guided_filter import effective_radius, guided_filter, guided_filter_torch
 from dipsys.ops.haze import add_haze, remove_haze
 from dipsys.ops.resize import resize
 
-# --- further op modules (dihedral transforms, compositing, hints) are re-exported below ---
-
 __all__ = [
+    "NUM_DIHEDRAL",
     "add_haze",
+    "dihedral",
+    "dihedral_inverse",
+    "dihedral_shape",
+    "dihedral_stack",
+    "dihedral_unstack",
     "dark_channel",
     "dcp_dehaze",
     "default_dcp_radius",

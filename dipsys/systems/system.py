@@ -73,7 +73,11 @@ class System:
             datamodule, task = stage.build(handoff)
             trainer = self.make_trainer(stage_dir, stage.max_steps)
             trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path if index == 0 else None)
-            export = next(cb for cb in trainer.callbacks if isinstance(cb, ExportResults))
+            export = next((cb for cb in trainer.callbacks if isinstance(cb, ExportResults)), None)
+            if export is None:
+                raise ValueError(
+                    "a system stage needs the ExportResults callback (callbacks.export)"
+                )
             result = StageResult(export.metrics, export.layers, stage_dir)
             results.append(result)
             handoff = stage.handoff(result)

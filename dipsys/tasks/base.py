@@ -13,6 +13,15 @@ final, original-size result (``export``).
 Best-result tracking: every ``select_every`` steps (and on the last step) the reconstruction
 PSNR of batch element 0 is compared with the best so far, on the device with ``torch.where``
 (no host synchronisation); the canonical-orientation layers of the best step are kept.
+
+The per-step perturbation ε is drawn from a generator seeded by (seed, step, generator index),
+so a resumed run draws the same noise as an uninterrupted one.
+
+Shape:
+    - batch: ``target`` (n, 3, h, w), ``k`` list of n dihedral indices, ``sigma`` (), ``step``
+      and ``last`` (see SingleImageDataModule); n transforms of the working image as one batch.
+    - layers: name → (n, C, h', w') in the batch's orientation ((h', w') = (w, h) for odd k).
+    - ``best``: name → (1, C, h, w), canonical orientation, working size.
 """
 
 from __future__ import annotations
@@ -22,8 +31,8 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from dipsys.errors import InputError
 from dipsys.losses.weighted import WeightedSum
@@ -69,9 +78,17 @@ class LayerDecomposition(pl.LightningModule):
         missing = sorted(set(generators) - set(inputs))
         if missing:
             raise InputError(f"no input noise configured for generator(s): {', '.join(missing)}")
-        self.generators = nn.ModuleDict(dict(generators))
         self.size = (int(size[0]), int(size[1]))
-        gen = torch.Generator().manual_seed(int(seed))
+        for name, net in generators.items():
+            multiple = getattr(net, "multiple", 1)
+            if self.size[0] % multiple or self.size[1] % multiple:
+                raise InputError(
+                    f"generator '{name}' needs sides divisible by {multiple}, but the working size "
+                    f"is {self.size[1]}×{self.size[0]}: set data.multiple={multiple}"
+                )
+        self.generators = nn.ModuleDict(dict(generators))
+        self.seed = int(seed)
+        gen = torch.Generator().manual_seed(self.seed)
         for name in self.generators:
             self.register_buffer(f"z_{name}", inputs[name].make(*self.size, generator=gen))
         self.perturb = {name: float((perturb or {}).get(name, 1.0)) for name in self.generators}
@@ -106,43 +123,51 @@ class LayerDecomposition(pl.LightningModule):
         return {}
 
     # -- the training step, once ---------------------------------------------------------------
-    def generator_input(self, name: str, ks: list[int], sigma: Tensor) -> Tensor:
-        """T_k z_g for each k of the batch, perturbed by σ_t·f_g·ε (ε ~ N(0, 1) per step)."""
+    def generator_input(self, name: str, ks: list[int], sigma: Tensor, step: int = 0) -> Tensor:
+        """T_k z_g for each k of the batch, perturbed by σ_t·f_g·ε, ε ~ N(0, 1) seeded by step."""
         z = dihedral_stack(getattr(self, f"z_{name}"), ks)
         factor = self.perturb[name]
         if factor != 0.0:
-            z = z + (sigma * factor).to(z.dtype) * torch.randn_like(z)
+            index = list(self.generators).index(name)
+            gen = torch.Generator(device=z.device)
+            gen.manual_seed(hash((self.seed, step, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+            noise = torch.randn(z.shape, generator=gen, device=z.device, dtype=z.dtype)
+            z = z + (sigma * factor).to(z.dtype) * noise
         return z
 
-    def forward(self, ks: list[int], sigma: Tensor) -> dict[str, Tensor]:
+    def forward(self, ks: list[int], sigma: Tensor, step: int = 0) -> dict[str, Tensor]:
         """Run every generator on its (augmented, perturbed) input."""
         return {
-            name: net(self.generator_input(name, ks, sigma))
+            name: net(self.generator_input(name, ks, sigma, step))
             for name, net in self.generators.items()
         }
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        layers = self.decompose(self(batch["k"], batch["sigma"]), batch)
+        outputs = self(batch["k"], batch["sigma"], batch["step"])
+        # Layers, compositing and losses in float32 whatever the autocast dtype: smoothness
+        # terms of a smooth map are ~1e-6, below bf16's resolution near 0.5.
+        layers = {name: x.float() for name, x in self.decompose(outputs, batch).items()}
         recon = self.composite(layers)
         total, terms = self.loss(self.loss_terms(layers, recon, batch))
         self.log_dict({f"loss/{name}": value for name, value in terms.items()})
-        self.log("loss/total", total, prog_bar=True)
+        self.log("loss/total", total)
         self.log("sigma", batch["sigma"])
+        layers = {name: layer.detach() for name, layer in layers.items()}
+        recon = recon.detach()
         self.latest = {"layers": layers, "recon": recon, "target": batch["target"], "k": batch["k"]}
         if batch["step"] % self.select_every == 0 or batch["last"]:
-            self._track_best(layers, recon.detach(), batch)
+            self._track_best(layers, recon, batch)
         return total
 
     def _track_best(self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]) -> None:
-        psnr = peak_signal_noise_ratio(
-            recon[:1].float().clamp(0, 1), batch["target"][:1].float(), data_range=1.0
-        )
-        self.log("psnr_recon", psnr, prog_bar=True)
+        mse = F.mse_loss(recon[:1].clamp(0, 1), batch["target"][:1].float())
+        psnr = -10.0 * torch.log10(mse.clamp_min(1e-12))  # data range 1
+        self.log("psnr_recon", psnr)
         better = psnr > self.best_psnr
-        self.best_psnr = torch.where(better, psnr, self.best_psnr)
+        self.best_psnr.copy_(torch.where(better, psnr, self.best_psnr))
         k = batch["k"][0]
         for name, layer in layers.items():
-            canonical = dihedral_inverse(layer[:1].detach().float(), k)
+            canonical = dihedral_inverse(layer[:1].float(), k)
             previous = self.best.get(name)
             self.best[name] = (
                 canonical
@@ -157,7 +182,7 @@ class LayerDecomposition(pl.LightningModule):
         k = self.latest["k"][0]
         items = {**self.latest["layers"], "reconstruction": self.latest["recon"]}
         items["target"] = self.latest["target"]
-        return {name: dihedral_inverse(x[:1].detach().float(), k)[0] for name, x in items.items()}
+        return {name: dihedral_inverse(x[:1].float(), k)[0] for name, x in items.items()}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())
