@@ -12,6 +12,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+import dipsys  # noqa: F401  (registers the config resolvers)
+
 os.environ.setdefault("DIPSYS_ROOT", str(Path(__file__).resolve().parent))
 
 

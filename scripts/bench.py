@@ -13,6 +13,7 @@ public reference implementation takes 0.071 s per step at 128×128 and 0.19 s at
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import tempfile
 import time
@@ -27,6 +28,7 @@ from hydra.utils import instantiate
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DIPSYS_ROOT", str(ROOT))
 warnings.filterwarnings("ignore")
+logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
 
 
 class StepTimer(pl.Callback):

@@ -13,6 +13,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+import dipsys  # noqa: F401  (registers the config resolvers)
+
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DIPSYS_ROOT", str(ROOT))
 
