@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -57,13 +58,27 @@ def make_trainer(cfg: DictConfig, out_dir: Path, max_steps: int) -> pl.Trainer:
     )
 
 
+def check_checkpoint(path: Path, max_steps: int) -> None:
+    """A checkpoint to resume from must exist and stop short of the step budget."""
+    if not path.is_file():
+        raise InputError(f"checkpoint not found: {path}")
+    try:
+        step = torch.load(path, map_location="cpu", weights_only=True)["global_step"]
+    except Exception as error:
+        raise InputError(f"cannot read checkpoint {path}: {error}") from error
+    if step >= max_steps:
+        raise InputError(
+            f"checkpoint {path} is at step {step}; set trainer.max_steps above it to continue"
+        )
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run the configured task or system; return its metrics (also in ``metrics.json``)."""
     for message in BENIGN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path is not None and not Path(ckpt_path).is_file():
-        raise InputError(f"checkpoint not found: {ckpt_path}")
+    if ckpt_path is not None:
+        check_checkpoint(Path(ckpt_path), int(cfg.trainer.max_steps))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     out_dir = Path(cfg.paths.output_dir)
     stage = Stage(cfg.task.name, partial(build_task, cfg), int(cfg.trainer.max_steps))

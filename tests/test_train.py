@@ -11,6 +11,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from dipsys.errors import InputError
 from dipsys.run import train
 from tests.conftest import write_png
 
@@ -70,6 +71,16 @@ def test_resume_continues_from_checkpoint(make_cfg):
     resumed = make_cfg(f"ckpt_path={ckpt}", "trainer.max_steps=9", name="resumed")
     metrics = train(resumed)
     assert metrics["steps"] == 9
+
+
+def test_resume_needs_a_checkpoint_short_of_the_budget(make_cfg, tmp_path):
+    first = make_cfg()
+    train(first)
+    ckpt = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    with pytest.raises(InputError, match="max_steps"):
+        train(make_cfg(f"ckpt_path={ckpt}", name="again"))
+    with pytest.raises(InputError, match="not found"):
+        train(make_cfg(f"ckpt_path={tmp_path / 'none.ckpt'}", name="missing"))
 
 
 def test_reconstruction_improves(make_cfg):
