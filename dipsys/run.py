@@ -58,6 +58,18 @@ def make_trainer(cfg: DictConfig, out_dir: Path, max_steps: int) -> pl.Trainer:
     )
 
 
+def build_system(cfg: DictConfig) -> System:
+    """A task is a one-stage system of ``trainer.max_steps``; ``task.system`` chains stages."""
+    build = partial(build_task, cfg)
+    trainer_factory = partial(make_trainer, cfg)
+    spec = cfg.task.get("system")
+    if spec is None:
+        stage = Stage(cfg.task.name, build, int(cfg.trainer.max_steps))
+        return System([stage], trainer_factory)
+    chain = instantiate(spec)
+    return System(chain.stages(build), trainer_factory, first_handoff=chain.first_handoff())
+
+
 def check_checkpoint(path: Path, max_steps: int) -> None:
     """A checkpoint to resume from must exist and stop short of the step budget."""
     if not path.is_file():
@@ -76,13 +88,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Run the configured task or system; return its metrics (also in ``metrics.json``)."""
     for message in BENIGN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
+    system = build_system(cfg)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path is not None:
-        check_checkpoint(Path(ckpt_path), int(cfg.trainer.max_steps))
+        check_checkpoint(Path(ckpt_path), system.stages[0].max_steps)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     out_dir = Path(cfg.paths.output_dir)
-    stage = Stage(cfg.task.name, partial(build_task, cfg), int(cfg.trainer.max_steps))
-    system = System([stage], partial(make_trainer, cfg))
     metrics = system.run(out_dir, ckpt_path=ckpt_path)
     log.info("results in %s", out_dir)
     return metrics

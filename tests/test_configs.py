@@ -39,3 +39,14 @@ def test_sample_ground_truth_follows_the_image(make_cfg, rgb_image):
     assert make_cfg().data.gt.endswith("rocket/clean.png")
     assert make_cfg(f"data.image={rgb_image}").data.gt is None
     assert make_cfg(f"data.image={rgb_image}", f"data.gt={rgb_image}").data.gt == str(rgb_image)
+
+
+SWEEPS = sorted(p.stem for p in (ROOT / "conf" / "sweep").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("sweep", SWEEPS)
+def test_sweep_configs_compose(make_cfg, sweep):
+    cfg = make_cfg(f"+sweep={sweep}")
+    assert cfg.task.name == "dehaze_iterative"
+    assert "task.stages" in cfg.hydra.sweeper.params
+    _build(cfg)

@@ -13,7 +13,8 @@ class LayerImages(pl.Callback):
 
     Also logs the step rate ``it_per_s`` over the same interval. Images go under
     ``layers/<name>``; the reconstruction and the target under ``layers/reconstruction`` and
-    ``layers/target``.
+    ``layers/target``; every tag starts with the task's ``log_prefix`` (``stage_<i>/`` in a
+    system).
     """
 
     def __init__(self, every_n_steps: int = 250) -> None:
@@ -28,15 +29,17 @@ class LayerImages(pl.Callback):
         now = time.perf_counter()
         if self._last is not None and step > self._last[0]:
             rate = (step - self._last[0]) / (now - self._last[1])
-            pl_module.log("it_per_s", rate)
+            pl_module.log(f"{pl_module.log_prefix}it_per_s", rate)
         self._last = (step, now)
-        self._log_images(trainer, pl_module.canonical_latest(), done)
+        images = pl_module.canonical_latest()
+        self._log_images(trainer, images, done, pl_module.log_prefix)
 
     @staticmethod
-    def _log_images(trainer: pl.Trainer, images: dict, step: int) -> None:
+    def _log_images(trainer: pl.Trainer, images: dict, step: int, prefix: str) -> None:
         if trainer.global_rank != 0:
             return
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 for name, image in images.items():
-                    logger.experiment.add_image(f"layers/{name}", image.clamp(0, 1), step)
+                    tag = f"{prefix}layers/{name}"
+                    logger.experiment.add_image(tag, image.clamp(0, 1), step)

@@ -59,7 +59,8 @@ class SingleImageDataModule(pl.LightningDataModule):
     """One image (plus aligned hints/masks) fitted for ``trainer.max_steps`` steps.
 
     Args:
-        image: path of the input image (any size; gray, RGB, RGBA, 8/16 bit).
+        image: path of the input image (any size; gray, RGB, RGBA, 8/16 bit), or the image itself
+            as a (3, H, W) tensor in [0, 1] (a system stage receiving the previous result).
         gt: optional path of the clean ground truth, same size as the image.
         max_side: longest side of the working image (the generators' resolution).
         multiple: both working sides are multiples of this (``2**levels`` of the generators).
@@ -78,7 +79,7 @@ class SingleImageDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        image: str,
+        image: str | torch.Tensor,
         gt: str | None = None,
         max_side: int = 512,
         multiple: int = 32,
@@ -113,7 +114,11 @@ class SingleImageDataModule(pl.LightningDataModule):
         """
         if self.original is not None:
             return
-        original = read_image(self.image_path)
+        if isinstance(self.image_path, torch.Tensor):
+            original = self.image_path.detach().float().cpu().clamp(0, 1)
+            self.image_path = "<image from the previous stage>"
+        else:
+            original = read_image(self.image_path)
         height, width = original.shape[-2:]
         if min(height, width) < self.multiple:
             raise InputError(

@@ -50,27 +50,41 @@ class Stage:
 class System:
     """Runs its stages in order.
 
+    Several stages write to ``stage_<i>/`` each, log TensorBoard tags under ``stage_<i>/``, and
+    leave the final ``layers/`` and ``metrics.json`` at the top. The top metrics are the last
+    stage's, with ``steps``/``wall_s``/``it_per_s`` over all stages, ``input`` and
+    ``baselines`` of the first stage (the original input), and ``stages``: every stage's metrics.
+
     Args:
         stages: the stages, first to last.
         make_trainer: ``(out_dir, max_steps) -> Trainer`` with an ExportResults callback.
+        first_handoff: what the first stage's ``build`` receives.
     """
 
-    def __init__(self, stages: Sequence[Stage], make_trainer: TrainerFactory) -> None:
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        make_trainer: TrainerFactory,
+        first_handoff: Mapping[str, Any] | None = None,
+    ) -> None:
         if not stages:
             raise ValueError("a system needs at least one stage")
         self.stages = list(stages)
         self.make_trainer = make_trainer
+        self.first_handoff = dict(first_handoff or {})
 
     def stage_dir(self, out_dir: Path, index: int) -> Path:
         return out_dir if len(self.stages) == 1 else out_dir / f"stage_{index}"
 
     def run(self, out_dir: Path, ckpt_path: str | None = None) -> dict[str, Any]:
         """Train every stage; return the final metrics (with ``stages`` for several)."""
-        handoff: dict[str, Any] = {}
+        handoff: dict[str, Any] = self.first_handoff
         results: list[StageResult] = []
         for index, stage in enumerate(self.stages):
             stage_dir = self.stage_dir(out_dir, index)
             datamodule, task = stage.build(handoff)
+            if len(self.stages) > 1:
+                task.log_prefix = f"stage_{index}/"
             trainer = self.make_trainer(stage_dir, stage.max_steps)
             trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path if index == 0 else None)
             export = next((cb for cb in trainer.callbacks if isinstance(cb, ExportResults)), None)
@@ -92,6 +106,9 @@ class System:
         metrics["steps"] = sum(r.metrics["steps"] for r in results)
         metrics["wall_s"] = round(sum(r.metrics["wall_s"] for r in results), 3)
         metrics["it_per_s"] = round(metrics["steps"] / metrics["wall_s"], 3)
+        for key in ("input", "baselines"):
+            if key in results[0].metrics:
+                metrics[key] = results[0].metrics[key]
         metrics["stages"] = [r.metrics for r in results]
         write_json(out_dir / "metrics.json", metrics)
         return metrics

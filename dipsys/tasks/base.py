@@ -98,6 +98,8 @@ class LayerDecomposition(pl.LightningModule):
         self.register_buffer("best_psnr", torch.tensor(float("-inf")))
         self.best: dict[str, Tensor] = {}
         self.latest: dict[str, Any] = {}
+        #: prefix of every logged tag (a system sets ``stage_<i>/`` so stages sit side by side)
+        self.log_prefix = ""
 
     # -- what a subclass defines -------------------------------------------------------------
     def decompose(self, outputs: dict[str, Tensor], batch: dict[str, Any]) -> dict[str, Tensor]:
@@ -149,9 +151,10 @@ class LayerDecomposition(pl.LightningModule):
         layers = {name: x.float() for name, x in self.decompose(outputs, batch).items()}
         recon = self.composite(layers)
         total, terms = self.loss(self.loss_terms(layers, recon, batch))
-        self.log_dict({f"loss/{name}": value for name, value in terms.items()})
-        self.log("loss/total", total)
-        self.log("sigma", batch["sigma"])
+        prefix = self.log_prefix
+        self.log_dict({f"{prefix}loss/{name}": value for name, value in terms.items()})
+        self.log(f"{prefix}loss/total", total)
+        self.log(f"{prefix}sigma", batch["sigma"])
         layers = {name: layer.detach() for name, layer in layers.items()}
         recon = recon.detach()
         self.latest = {"layers": layers, "recon": recon, "target": batch["target"], "k": batch["k"]}
@@ -162,7 +165,7 @@ class LayerDecomposition(pl.LightningModule):
     def _track_best(self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]) -> None:
         mse = F.mse_loss(recon[:1].clamp(0, 1), batch["target"][:1].float())
         psnr = -10.0 * torch.log10(mse.clamp_min(1e-12))  # data range 1
-        self.log("psnr_recon", psnr)
+        self.log(f"{self.log_prefix}psnr_recon", psnr)
         better = psnr > self.best_psnr
         self.best_psnr.copy_(torch.where(better, psnr, self.best_psnr))
         k = batch["k"][0]

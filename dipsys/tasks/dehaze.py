@@ -45,8 +45,9 @@ class Dehaze(LayerDecomposition):
         generators: ``clean`` (→3 channels) and ``transmission`` (→1 channel).
         airlight: ``fixed`` or ``learned``.
         airlight_generator: factory of the A-generator (→3 channels), used for ``learned``.
-        airlight_value: A₀ as three numbers; None estimates it by the dark channel prior on the
-            original image when training starts.
+        airlight_value: A₀ as three numbers, or a (3, H, W) map (a system stage receiving the
+            previous stage's A-map; resized to the working size); None estimates it by the dark
+            channel prior on the original image when training starts.
         anchor_steps: steps during which a learned A is pulled towards A₀.
         transmission_prior: add the ``transmission_prior`` loss term.
         transmission_steps: steps during which it applies (None: all steps).
@@ -64,7 +65,7 @@ class Dehaze(LayerDecomposition):
         generators: Mapping[str, nn.Module],
         airlight: str = "fixed",
         airlight_generator: Callable[[], nn.Module] | None = None,
-        airlight_value: Sequence[float] | None = None,
+        airlight_value: Sequence[float] | Tensor | None = None,
         anchor_steps: int = 1000,
         transmission_prior: bool = False,
         transmission_steps: int | None = None,
@@ -82,19 +83,25 @@ class Dehaze(LayerDecomposition):
             generators["airlight"] = airlight_generator()
         super().__init__(generators=generators, **kwargs)
         self.airlight_mode = airlight
-        value = (
-            torch.full((3,), float("nan"))
-            if airlight_value is None
-            else torch.tensor([float(v) for v in airlight_value])
-        )
-        if value.numel() != 3:
-            raise InputError(f"airlight_value needs 3 numbers, got {list(value.tolist())}")
-        self.register_buffer("airlight0", value.view(1, 3, 1, 1))
+        self.register_buffer("airlight0", self._airlight_anchor(airlight_value))
         self.anchor_steps = int(anchor_steps)
         self.use_transmission_prior = transmission_prior
         self.transmission_steps = transmission_steps
         self.register_buffer("transmission_dcp", torch.ones(1, 1, *self.size))
         self.t_min, self.guided_radius, self.guided_eps = t_min, guided_radius, guided_eps
+
+    def _airlight_anchor(self, value: Sequence[float] | Tensor | None) -> Tensor:
+        """A₀ as (1, 3, 1, 1), or (1, 3, h, w) for a map; NaN when it is to be estimated."""
+        if value is None:
+            return torch.full((1, 3, 1, 1), float("nan"))
+        if isinstance(value, Tensor) and value.dim() == 3 and value.shape[-2:] != (1, 1):
+            if value.shape[0] != 3:
+                raise InputError(f"an airlight map needs 3 channels, got {tuple(value.shape)}")
+            return resize(value[None].float(), self.size, mode="bilinear").clamp(0, 1)
+        flat = torch.as_tensor(value, dtype=torch.float32).flatten()
+        if flat.numel() != 3:
+            raise InputError(f"airlight_value needs 3 numbers, got {flat.tolist()}")
+        return flat.view(1, 3, 1, 1)
 
     def setup(self, stage: str) -> None:
         """Estimate A₀ from the original image when it was not given."""

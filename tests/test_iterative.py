@@ -1,0 +1,99 @@
+"""Iterative dehazing: the schedule, each airlight handoff, and 2-stage runs through train()."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from dipsys.errors import InputError
+from dipsys.run import train
+from dipsys.systems import IterativeDehazing, StageResult, step_schedule
+from tests.conftest import ROOT
+
+
+def test_step_schedule():
+    assert step_schedule(3, 1000, 3) == [1000, 3000, 9000]
+    assert step_schedule(2, 100, 1.5) == [100, 150]
+    assert step_schedule(5, 1, 1, steps=[4, 2]) == [4, 2]
+    with pytest.raises(InputError):
+        step_schedule(0, 100, 2)
+    with pytest.raises(InputError):
+        step_schedule(2, 100, 2, steps=[10, 0])
+
+
+def _result(value: float) -> StageResult:
+    layers = {
+        "clean": torch.rand(3, 8, 9),
+        "transmission": torch.rand(1, 8, 9),
+        "airlight": torch.full((3, 8, 9), value),
+    }
+    return StageResult({}, layers, Path("."))
+
+
+def test_fixed_handoff_keeps_stage_zero_airlight():
+    system = IterativeDehazing(stages=3, airlight_handoff="fixed")
+    first, second = system.handoff(_result(0.7)), system.handoff(_result(0.2))
+    assert first["task"]["airlight_value"] == pytest.approx([0.7] * 3)
+    assert second["task"]["airlight_value"] == pytest.approx([0.7] * 3)
+    assert second["data"]["image"].shape == (3, 8, 9)
+
+
+def test_reestimate_and_carry_handoffs():
+    assert IterativeDehazing(airlight_handoff="reestimate").handoff(_result(0.5))["task"] == {}
+    carry = IterativeDehazing(airlight_handoff="carry")
+    assert carry.first_handoff() == {"task": {"airlight": "learned"}}
+    task = carry.handoff(_result(0.5))["task"]
+    assert task["airlight"] == "learned" and task["airlight_value"].shape == (3, 8, 9)
+    with pytest.raises(InputError):
+        IterativeDehazing(airlight_handoff="sometimes")
+
+
+@pytest.mark.parametrize("handoff", ["fixed", "reestimate", "carry"])
+def test_two_stage_run_writes_stages_and_final(make_cfg, handoff):
+    cfg = make_cfg("task=dehaze_iterative", "task.steps=[3,2]", f"task.airlight_handoff={handoff}")
+    metrics = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    assert [stage["steps"] for stage in metrics["stages"]] == [3, 2]
+    assert metrics["steps"] == 5 and metrics["task"] == "dehaze_iterative"
+    assert metrics["input"] == metrics["stages"][0]["input"]
+    for folder in (run, run / "stage_0", run / "stage_1"):
+        assert (folder / "layers" / "clean.png").exists()
+    assert json.loads((run / "metrics.json").read_text()) == metrics
+    events = EventAccumulator(str(run / "stage_1" / "tb"))
+    events.Reload()
+    assert "stage_1/loss/recon" in events.Tags()["scalars"]
+    assert "stage_1/layers/clean" in events.Tags()["images"]
+
+
+def test_multirun_and_summary(tmp_path):
+    sweep = tmp_path / "sweep"
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        "task=dehaze_iterative",
+        "debug=ci",
+        "task.stages=1,2",
+        "task.start_steps=2",
+        "task.factor=1",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "summarize_sweep.py"), str(sweep)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert summary.returncode == 0, summary.stderr[-2000:]
+    table = (sweep / "summary.md").read_text().splitlines()
+    assert len(table) == 2 + 2 and "2→2" in table[-1]
+    assert (sweep / "summary.png").stat().st_size > 0
+    assert (sweep / "summary.csv").exists()
