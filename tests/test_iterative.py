@@ -97,3 +97,31 @@ def test_multirun_and_summary(tmp_path):
     assert len(table) == 2 + 2 and "2→2" in table[-1]
     assert (sweep / "summary.png").stat().st_size > 0
     assert (sweep / "summary.csv").exists()
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "optuna"])
+def test_sweep_plugins_run(tmp_path, launcher):
+    sweep = tmp_path / launcher
+    if launcher == "joblib":
+        extra = [
+            "task=dehaze_iterative",
+            "task.stages=1,2",
+            "task.start_steps=2",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+        ]
+    else:  # the sampled schedule is overridden by task.steps to keep the trials tiny
+        extra = ["+sweep=iteration_schedule_optuna", "hydra.sweeper.n_trials=2", "task.steps=[2,2]"]
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        "debug=ci",
+        *extra,
+        f"hydra.sweep.dir={sweep}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(list(sweep.glob("*/metrics.json"))) == 2
+    if launcher == "optuna":
+        assert "best_value" in (sweep / "optimization_results.yaml").read_text()
