@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from omegaconf import OmegaConf
+
+#: the checkout holding conf/, assets/ and train.py
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def sample_gt(image: str, sample_image: str, sample_gt: str) -> str | None:
@@ -19,3 +23,26 @@ def sample_gt(image: str, sample_image: str, sample_gt: str) -> str | None:
 
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("sample_gt", sample_gt, replace=True)
+
+
+def compose_config(overrides: list[str] | None = None, output_dir: str | None = None):
+    """Compose ``conf/train.yaml`` as ``train.py`` would, for scripts and tests.
+
+    Sets Hydra's runtime config, so ``${hydra:...}`` interpolations resolve, and points
+    ``paths.output_dir`` at ``output_dir`` (when given).
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    os.environ.setdefault("DIPSYS_ROOT", str(REPO_ROOT))
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=overrides or [], return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    HydraConfig.instance().set_config(cfg)
+    if output_dir is not None:
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(output_dir)
+    return cfg

@@ -8,12 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-import dipsys  # noqa: F401  (registers the config resolvers)
+from dipsys.config import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DIPSYS_ROOT", str(ROOT))
@@ -33,23 +30,11 @@ def rgb_image(tmp_path: Path) -> Path:
     return write_png(tmp_path / "input.png", (image * 255).astype(np.uint8))
 
 
-def compose_config(output_dir: Path, overrides: list[str] | None = None) -> DictConfig:
-    """Compose conf/train.yaml as train.py would, writing outputs to ``output_dir``."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=overrides or [], return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-    return cfg
-
-
 @pytest.fixture
 def make_cfg(tmp_path: Path):
     """``make_cfg(*overrides, name="run")`` → a debug=ci config writing into tmp_path/<name>."""
 
     def factory(*overrides: str, name: str = "run") -> DictConfig:
-        return compose_config(tmp_path / name, ["debug=ci", *overrides])
+        return compose_config(["debug=ci", *overrides], output_dir=tmp_path / name)
 
-    yield factory
-    GlobalHydra.instance().clear()
+    return factory

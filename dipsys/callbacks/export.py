@@ -40,7 +40,8 @@ class ExportResults(pl.Callback):
     ``metrics.json`` holds ``task``, ``steps``, ``wall_s``, ``it_per_s``, ``psnr_recon`` (best
     reconstruction PSNR at the working size), and with ``data.gt``: ``psnr``/``ssim`` of the
     task's ground-truth layer, ``input`` (the input against the ground truth) and ``baselines``
-    (each classical baseline's figures). The dict is also kept in ``self.metrics``.
+    (each classical baseline's figures, its estimate in ``baselines/<name>.png``). The dict is
+    also kept in ``self.metrics``.
 
     Args:
         task_name: the name written as ``task``.
@@ -72,13 +73,14 @@ class ExportResults(pl.Callback):
             "working_size": list(dm.working_size),
             "original_size": list(dm.original.shape[-2:]),
         }
+        baselines = {}
         if dm.gt is not None and pl_module.gt_layer is not None:
             metrics.update(image_metrics(self.layers[pl_module.gt_layer], dm.gt))
             metrics["input"] = image_metrics(dm.original, dm.gt)
-            metrics["baselines"] = {
-                name: image_metrics(estimate.cpu(), dm.gt)
-                for name, estimate in pl_module.baselines(dm.original).items()
-            }
+            baselines = {k: v.cpu() for k, v in pl_module.baselines(dm.original).items()}
+            metrics["baselines"] = {k: image_metrics(v, dm.gt) for k, v in baselines.items()}
+        for name, estimate in baselines.items():
+            write_image(out_dir / "baselines" / f"{name}.png", estimate)
         for name, layer in self.layers.items():
             write_image(out_dir / "layers" / f"{name}.png", layer)
         write_json(out_dir / "metrics.json", metrics)

@@ -102,6 +102,10 @@ class System:
     def _finish(self, out_dir: Path, results: list[StageResult]) -> dict[str, Any]:
         final = results[-1]
         shutil.copytree(final.out_dir / "layers", out_dir / "layers", dirs_exist_ok=True)
+        if (results[0].out_dir / "baselines").is_dir():  # baselines of the original input
+            shutil.copytree(
+                results[0].out_dir / "baselines", out_dir / "baselines", dirs_exist_ok=True
+            )
         metrics = dict(final.metrics)
         metrics["steps"] = sum(r.metrics["steps"] for r in results)
         metrics["wall_s"] = round(sum(r.metrics["wall_s"] for r in results), 3)

@@ -1,0 +1,273 @@
+"""Evaluate tasks on cases with ground truth, beside the classical baselines; write a report.
+
+    python scripts/evaluate.py                                   # bundled cases, 3 seeds
+    python scripts/evaluate.py --tasks dehaze --steps 300 600 1200 --seeds 0 1 2
+    python scripts/evaluate.py --suite path/to/SOTS --tasks dehaze   # hazy/ + gt/ folders
+    python scripts/evaluate.py --update-readme                   # refresh the README table
+
+Cases: ``--suite generated`` (default) synthesizes one case per bundled image with exact ground
+truth (``dipsys.data.synthetic``); ``--suite <folder>`` reads a dataset laid out as folders
+(dehazing: ``hazy/`` and ``gt/``, matched by file name, or by the name's part before the first
+``_`` as in SOTS). Every task runs each case once per seed and step budget through
+``dipsys.run.train``; baselines come from the task's ``baselines()`` (dark channel prior for
+dehazing). Writes ``<out>/report.md`` (mean ± std over seeds at the largest budget),
+``<out>/results.json``, ``<out>/figures/<case>.png`` (input | results | ground truth | baselines)
+and, with several budgets, ``<out>/figures/metric_vs_steps.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
+from dipsys.data.io import read_image, to_uint8, write_image  # noqa: E402
+from dipsys.data.synthetic import haze_case, load_sample  # noqa: E402
+from dipsys.run import train  # noqa: E402
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """How to run one task on a case: its kind of case and its overrides for a step budget."""
+
+    case_kind: str
+    overrides: tuple[str, ...]
+    #: how a total budget of N steps becomes overrides ({n}, {third}, {rest} are filled in)
+    budget: tuple[str, ...]
+
+
+# Adding a task is one line here.
+TASKS = {
+    "dehaze": TaskSpec("haze", ("task=dehaze",), ("trainer.max_steps={n}",)),
+    "dehaze_iterative": TaskSpec(
+        "haze", ("task=dehaze_iterative",), ("task.steps=[{third},{rest}]",)
+    ),
+}
+
+README_BEGIN, README_END = "<!-- evaluate:begin -->", "<!-- evaluate:end -->"
+GENERATED_HAZE = ("rocket", "coffee", "chelsea")
+
+
+def generated_cases(kind: str, folder: Path) -> dict[str, dict[str, Path]]:
+    """One synthetic case per bundled image (case seed = its index), written to ``folder``."""
+    if kind != "haze":
+        raise SystemExit(f"error: no generated cases of kind '{kind}' yet")
+    cases = {}
+    for index, name in enumerate(GENERATED_HAZE):
+        case = haze_case(load_sample(name), seed=index)
+        paths = {"input": folder / f"{name}_hazy.png", "gt": folder / f"{name}_clean.png"}
+        write_image(paths["input"], case["hazy"])
+        write_image(paths["gt"], case["clean"])
+        cases[name] = paths
+    return cases
+
+
+def folder_cases(kind: str, root: Path) -> dict[str, dict[str, Path]]:
+    """A dataset laid out as folders: dehazing ``hazy/`` + ``gt/``."""
+    if kind != "haze":
+        raise SystemExit(f"error: no folder layout for cases of kind '{kind}' yet")
+    inputs, truths = root / "hazy", root / "gt"
+    if not inputs.is_dir() or not truths.is_dir():
+        raise SystemExit(f"error: {root} needs hazy/ and gt/ folders")
+    by_stem = {p.stem: p for p in truths.iterdir() if p.is_file()}
+    cases = {}
+    for path in sorted(p for p in inputs.iterdir() if p.is_file()):
+        gt = by_stem.get(path.stem) or by_stem.get(path.stem.split("_")[0])
+        if gt is None:
+            raise SystemExit(f"error: no ground truth in {truths} for {path.name}")
+        cases[path.stem] = {"input": path, "gt": gt}
+    return cases
+
+
+def budget_overrides(spec: TaskSpec, steps: int) -> list[str]:
+    third = max(1, steps // 3)
+    values = {"n": steps, "third": third, "rest": max(1, steps - third)}
+    return [item.format(**values) for item in spec.budget]
+
+
+def run_case(task: str, case: dict[str, Path], seed: int, steps: int, args, out: Path) -> dict:
+    spec = TASKS[task]
+    overrides = [
+        *spec.overrides,
+        *budget_overrides(spec, steps),
+        f"data.image={case['input']}",
+        f"data.gt={case['gt']}",
+        f"data.max_side={args.max_side}",
+        f"seed={seed}",
+        "trainer.enable_progress_bar=false",
+    ]
+    cfg = compose_config(overrides, output_dir=out)
+    start = time.perf_counter()
+    metrics = train(cfg)
+    metrics["total_wall_s"] = round(time.perf_counter() - start, 3)
+    return metrics
+
+
+def mean_std(values: list[float]) -> str:
+    if not values:
+        return "–"
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+
+
+def table(results: list[dict], steps: int) -> str:
+    """Markdown: one row per (method, case) and an all-cases row, at the given budget."""
+    rows: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in (r for r in results if r["steps"] == steps):
+        for case in (r["case"], "all"):
+            row = rows[(r["task"], case)]
+            for key in ("psnr", "ssim", "wall_s", "it_per_s"):
+                row[key].append(r["metrics"][key])
+            for name, figures in r["metrics"].get("baselines", {}).items():
+                base = rows[(f"baseline: {name}", case)]
+                base["psnr"].append(figures["psnr"])
+                base["ssim"].append(figures["ssim"])
+            inputs = rows[("input", case)]
+            inputs["psnr"].append(r["metrics"]["input"]["psnr"])
+            inputs["ssim"].append(r["metrics"]["input"]["ssim"])
+    lines = [
+        "| method | case | PSNR (dB) | SSIM | wall (s) | steps/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (method, case), row in sorted(rows.items(), key=lambda kv: (kv[0][1] == "all", kv[0])):
+        cells = [mean_std(row[k]) for k in ("psnr", "ssim", "wall_s", "it_per_s")]
+        lines.append(f"| {method} | {case} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def strip(case: str, paths: dict[str, Path], results: list[dict], steps: int, out: Path) -> Path:
+    """input | each task's result | ground truth | each baseline, seed 0, largest budget."""
+    panels = [("input", read_image(paths["input"]))]
+    chosen = [r for r in results if r["case"] == case and r["steps"] == steps and r["seed"] == 0]
+    for r in chosen:
+        panels.append((r["task"], read_image(Path(r["run_dir"]) / "layers" / "clean.png")))
+    panels.append(("ground truth", read_image(paths["gt"])))
+    for name in chosen[0]["metrics"].get("baselines", {}) if chosen else ():
+        baseline = Path(chosen[0]["run_dir"]) / "baselines" / f"{name}.png"
+        panels.append((f"baseline: {name}", read_image(baseline)))
+    tiles = []
+    for label, image in panels:
+        tile = np.ascontiguousarray(to_uint8(image)[..., ::-1])
+        cv2.putText(tile, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 2)
+        tiles.append(tile)
+    path = out / "figures" / f"{case}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.concatenate(tiles, axis=1))
+    return path
+
+
+def curve(results: list[dict], out: Path) -> Path:
+    """Mean PSNR against the step budget, one line per task, baselines as dashed lines."""
+    by_task: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    baselines: dict[str, list[float]] = defaultdict(list)
+    for r in results:
+        by_task[r["task"]][r["steps"]].append(r["metrics"]["psnr"])
+        for name, figures in r["metrics"].get("baselines", {}).items():
+            baselines[name].append(figures["psnr"])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for task, points in sorted(by_task.items()):
+        xs = sorted(points)
+        ax.plot(xs, [statistics.mean(points[x]) for x in xs], marker="o", label=task)
+    for name, values in baselines.items():
+        ax.axhline(statistics.mean(values), linestyle="--", color="gray", label=f"baseline: {name}")
+    ax.set_xlabel("total steps")
+    ax.set_ylabel("PSNR (dB), mean over cases and seeds")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path = out / "figures" / "metric_vs_steps.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def update_readme(report: str) -> None:
+    readme = REPO_ROOT / "README.md"
+    text = readme.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise SystemExit(f"error: README.md lacks the {README_BEGIN} … {README_END} markers")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_BEGIN}\n{report}{README_END}{tail}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--suite", default="generated", help="'generated' or a dataset folder")
+    parser.add_argument("--steps", type=int, nargs="+", default=[600])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-side", type=int, default=128)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluation")
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args()
+
+    out = args.out
+    results = []
+    kinds = {TASKS[t].case_kind for t in args.tasks}
+    for kind in sorted(kinds):
+        if args.suite == "generated":
+            cases = generated_cases(kind, out / "cases")
+        else:
+            cases = folder_cases(kind, Path(args.suite))
+        for task in (t for t in args.tasks if TASKS[t].case_kind == kind):
+            for case, paths in cases.items():
+                for steps in args.steps:
+                    for seed in args.seeds:
+                        run_dir = out / "runs" / task / case / f"steps{steps}_seed{seed}"
+                        metrics = run_case(task, paths, seed, steps, args, run_dir)
+                        results.append(
+                            {
+                                "task": task,
+                                "case": case,
+                                "seed": seed,
+                                "steps": steps,
+                                "run_dir": str(run_dir),
+                                "metrics": metrics,
+                            }
+                        )
+                        print(
+                            f"{task} {case} steps={steps} seed={seed}: "
+                            f"PSNR {metrics['psnr']:.2f} SSIM {metrics['ssim']:.3f}"
+                        )
+        for case, paths in cases.items():
+            strip(case, paths, results, max(args.steps), out)
+    biggest = max(args.steps)
+    command = "python scripts/evaluate.py " + " ".join(
+        [
+            f"--tasks {' '.join(args.tasks)}",
+            f"--steps {' '.join(map(str, args.steps))}",
+            f"--seeds {' '.join(map(str, args.seeds))}",
+            f"--max-side {args.max_side}",
+        ]
+        + ([f"--suite {args.suite}"] if args.suite != "generated" else [])
+    )
+    report = (
+        f"Cases: {args.suite}; {biggest} steps at a working size of at most {args.max_side} px; "
+        f"mean ± std over seeds {args.seeds}. Produced by `{command}`.\n\n"
+        + table(results, biggest)
+    )
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    if len(args.steps) > 1:
+        curve(results, out)
+    (out / "report.md").write_text("# dipsys evaluation\n\n" + report)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(report)
+    if args.update_readme:
+        update_readme(report)
+
+
+if __name__ == "__main__":
+    main()
