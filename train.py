@@ -41,6 +41,12 @@ def main(cfg: DictConfig) -> float | dict | None:
         print(f"error: {user_error}", file=sys.stderr)
         sys.exit(2)
     metric = cfg.get("optimized_metric")
+    if metric and metrics.get(metric) is None:
+        print(
+            f"error: optimized_metric '{metric}' is not in the metrics (needs data.gt?)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     return metrics.get(metric) if metric else metrics
 
 

@@ -90,6 +90,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         warnings.filterwarnings("ignore", message=message)
     system = build_system(cfg)
     ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None and len(system.stages) > 1:
+        raise InputError("ckpt_path resumes single tasks only; a system restarts from stage 0")
     if ckpt_path is not None:
         check_checkpoint(Path(ckpt_path), system.stages[0].max_steps)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import time
 from collections import defaultdict
@@ -102,17 +103,23 @@ def run_case(task: str, case: dict[str, Path], seed: int, steps: int, args, out:
     overrides = [
         *spec.overrides,
         *budget_overrides(spec, steps),
-        f"data.image={case['input']}",
-        f"data.gt={case['gt']}",
+        f"data.image={_quoted(case['input'])}",
+        f"data.gt={_quoted(case['gt'])}",
         f"data.max_side={args.max_side}",
         f"seed={seed}",
         "trainer.enable_progress_bar=false",
     ]
+    shutil.rmtree(out, ignore_errors=True)  # a re-run starts clean (events, checkpoints)
     cfg = compose_config(overrides, output_dir=out)
     start = time.perf_counter()
     metrics = train(cfg)
     metrics["total_wall_s"] = round(time.perf_counter() - start, 3)
     return metrics
+
+
+def _quoted(path: Path) -> str:
+    """A path as a quoted Hydra override value (spaces, commas, brackets are safe)."""
+    return "'" + str(path).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def mean_std(values: list[float]) -> str:
@@ -125,18 +132,22 @@ def mean_std(values: list[float]) -> str:
 def table(results: list[dict], steps: int) -> str:
     """Markdown: one row per (method, case) and an all-cases row, at the given budget."""
     rows: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    # inputs and baselines are the same for every task: count each (case, seed) once
+    references: dict[tuple[str, str, int], dict] = {}
     for r in (r for r in results if r["steps"] == steps):
         for case in (r["case"], "all"):
             row = rows[(r["task"], case)]
             for key in ("psnr", "ssim", "wall_s", "it_per_s"):
                 row[key].append(r["metrics"][key])
-            for name, figures in r["metrics"].get("baselines", {}).items():
-                base = rows[(f"baseline: {name}", case)]
-                base["psnr"].append(figures["psnr"])
-                base["ssim"].append(figures["ssim"])
-            inputs = rows[("input", case)]
-            inputs["psnr"].append(r["metrics"]["input"]["psnr"])
-            inputs["ssim"].append(r["metrics"]["input"]["ssim"])
+        references[(r["case"], r["seed"])] = {
+            "input": r["metrics"]["input"],
+            **{f"baseline: {k}": v for k, v in r["metrics"].get("baselines", {}).items()},
+        }
+    for (case_name, _seed), figures in references.items():
+        for method, values in figures.items():
+            for case in (case_name, "all"):
+                rows[(method, case)]["psnr"].append(values["psnr"])
+                rows[(method, case)]["ssim"].append(values["ssim"])
     lines = [
         "| method | case | PSNR (dB) | SSIM | wall (s) | steps/s |",
         "|---|---|---|---|---|---|",
@@ -213,6 +224,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluation")
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
+    if min(args.steps) < 2:
+        parser.error("every step budget must be at least 2 (a 2-stage system needs one per stage)")
 
     out = args.out
     results = []

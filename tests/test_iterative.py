@@ -40,12 +40,14 @@ def test_fixed_handoff_keeps_stage_zero_airlight():
     system = IterativeDehazing(stages=3, airlight_handoff="fixed")
     first, second = system.handoff(_result(0.7)), system.handoff(_result(0.2))
     assert first["task"]["airlight_value"] == pytest.approx([0.7] * 3)
+    assert first["task"]["airlight"] == "fixed"
     assert second["task"]["airlight_value"] == pytest.approx([0.7] * 3)
     assert second["data"]["image"].shape == (3, 8, 9)
 
 
 def test_reestimate_and_carry_handoffs():
-    assert IterativeDehazing(airlight_handoff="reestimate").handoff(_result(0.5))["task"] == {}
+    reestimate = IterativeDehazing(airlight_handoff="reestimate").handoff(_result(0.5))["task"]
+    assert reestimate == {"airlight_value": None}
     carry = IterativeDehazing(airlight_handoff="carry")
     assert carry.first_handoff() == {"task": {"airlight": "learned"}}
     task = carry.handoff(_result(0.5))["task"]
@@ -125,3 +127,10 @@ def test_sweep_plugins_run(tmp_path, launcher):
     assert len(list(sweep.glob("*/metrics.json"))) == 2
     if launcher == "optuna":
         assert "best_value" in (sweep / "optimization_results.yaml").read_text()
+
+
+def test_systems_refuse_ckpt_path(make_cfg, tmp_path):
+    ckpt = tmp_path / "some.ckpt"
+    ckpt.write_bytes(b"")
+    with pytest.raises(InputError, match="single tasks"):
+        train(make_cfg("task=dehaze_iterative", "task.steps=[2,2]", f"ckpt_path={ckpt}"))

@@ -64,6 +64,7 @@ class IterativeDehazing:
         return {"task": {"airlight": "learned"}} if self.airlight_handoff == "carry" else {}
 
     def stages(self, build: Builder) -> list[Stage]:
+        self._stage0_airlight = None  # a new run hands over its own stage 0's airlight
         return [
             Stage(f"stage_{i}", build, steps, handoff=self.handoff)
             for i, steps in enumerate(self.schedule)
@@ -72,11 +73,12 @@ class IterativeDehazing:
     def handoff(self, result: StageResult) -> dict[str, Any]:
         """The dehazed image becomes the next input; the airlight follows the handoff mode."""
         airlight = result.layers["airlight"]
-        task: dict[str, Any] = {}
         if self.airlight_handoff == "fixed":
             if self._stage0_airlight is None:
                 self._stage0_airlight = airlight.mean(dim=(1, 2)).tolist()
-            task["airlight_value"] = self._stage0_airlight
+            task = {"airlight": "fixed", "airlight_value": self._stage0_airlight}
         elif self.airlight_handoff == "carry":
             task = {"airlight": "learned", "airlight_value": airlight}
+        else:  # reestimate, whatever A the configuration gave
+            task = {"airlight_value": None}
         return {"data": {"image": result.layers["clean"]}, "task": task}
