@@ -116,13 +116,14 @@ class SingleImageDataModule(pl.LightningDataModule):
             return
         if isinstance(self.image_path, torch.Tensor):
             original = self.image_path.detach().float().cpu().clamp(0, 1)
-            self.image_path = "<image from the previous stage>"
+            source = "from the previous stage"
         else:
             original = read_image(self.image_path)
+            source = str(self.image_path)
         height, width = original.shape[-2:]
         if min(height, width) < self.multiple:
             raise InputError(
-                f"image {self.image_path} is {width}×{height}; the generators need at least "
+                f"image {source} is {width}×{height}; the generators need at least "
                 f"{self.multiple}×{self.multiple} pixels"
             )
         if self.gt_path is not None:

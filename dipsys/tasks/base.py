@@ -125,12 +125,16 @@ class LayerDecomposition(pl.LightningModule):
         return {}
 
     # -- the training step, once ---------------------------------------------------------------
-    def generator_input(self, name: str, ks: list[int], sigma: Tensor, step: int = 0) -> Tensor:
-        """T_k z_g for each k of the batch, perturbed by σ_t·f_g·ε, ε ~ N(0, 1) seeded by step."""
+    def generator_input(
+        self, name: str, index: int, ks: list[int], sigma: Tensor, step: int = 0
+    ) -> Tensor:
+        """T_k z_g for each k of the batch, perturbed by σ_t·f_g·ε.
+
+        ε ~ N(0, 1) is drawn from a generator seeded by (seed, step, index of the generator).
+        """
         z = dihedral_stack(getattr(self, f"z_{name}"), ks)
         factor = self.perturb[name]
         if factor != 0.0:
-            index = list(self.generators).index(name)
             gen = torch.Generator(device=z.device)
             gen.manual_seed(hash((self.seed, step, index)) & 0x7FFF_FFFF_FFFF_FFFF)
             noise = torch.randn(z.shape, generator=gen, device=z.device, dtype=z.dtype)
@@ -140,8 +144,8 @@ class LayerDecomposition(pl.LightningModule):
     def forward(self, ks: list[int], sigma: Tensor, step: int = 0) -> dict[str, Tensor]:
         """Run every generator on its (augmented, perturbed) input."""
         return {
-            name: net(self.generator_input(name, ks, sigma, step))
-            for name, net in self.generators.items()
+            name: net(self.generator_input(name, index, ks, sigma, step))
+            for index, (name, net) in enumerate(self.generators.items())
         }
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
