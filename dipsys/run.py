@@ -67,7 +67,12 @@ def build_system(cfg: DictConfig) -> System:
         stage = Stage(cfg.task.name, build, int(cfg.trainer.max_steps))
         return System([stage], trainer_factory)
     chain = instantiate(spec)
-    return System(chain.stages(build), trainer_factory, first_handoff=chain.first_handoff())
+    return System(
+        chain.stages(build),
+        trainer_factory,
+        first_handoff=chain.first_handoff(),
+        combine=getattr(chain, "combine", None),
+    )
 
 
 def check_checkpoint(path: Path, max_steps: int) -> None:

@@ -1,8 +1,11 @@
-"""Synthesize the bundled hazy sample from its clean, public-domain photo (deterministic).
+"""Synthesize the bundled samples from public-domain / CC0 images (deterministic).
 
     python scripts/make_sample.py [--beta 1.5] [--seed 0]
 
-Writes ``assets/rocket/hazy.png``, ``transmission.png`` (ground truth) and ``airlight.json``.
+Writes ``assets/rocket/hazy.png``, ``transmission.png`` (ground truth) and ``airlight.json``;
+``assets/segmentation/two_regions.png`` with ``two_regions_mask.png`` (a tinted brick texture
+pasted through a smooth blob over tinted grass) and ``three_regions.png`` with
+``three_regions_labels.png`` (brick, gravel and grass regions, labels as gray levels 0/127/255).
 """
 
 from __future__ import annotations
@@ -12,9 +15,31 @@ import json
 from pathlib import Path
 
 from dipsys.data.io import read_image, write_image
-from dipsys.data.synthetic import hazy_image, smooth_depth
+from dipsys.data.synthetic import (
+    colorize,
+    fg_bg_composite,
+    hazy_image,
+    load_sample,
+    region_composite,
+    smooth_depth,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "rocket"
+SEGMENTATION = SAMPLE.parent / "segmentation"
+
+
+def make_segmentation_samples(seed: int) -> None:
+    """Two- and three-region composites of tinted bundled textures, with exact labels."""
+    brick = colorize(load_sample("brick"), (0.9, 0.45, 0.3))
+    grass = colorize(load_sample("grass"), (0.35, 0.8, 0.3))
+    gravel = colorize(load_sample("gravel"), (0.45, 0.55, 0.95))
+    two = fg_bg_composite(brick, grass, seed=seed, size=(192, 256))
+    write_image(SEGMENTATION / "two_regions.png", two["image"])
+    write_image(SEGMENTATION / "two_regions_mask.png", two["mask"])
+    three = region_composite([brick, gravel, grass], seed=seed, size=(192, 256))
+    write_image(SEGMENTATION / "three_regions.png", three["image"])
+    write_image(SEGMENTATION / "three_regions_labels.png", three["labels"].float() / 2)
+    print(f"wrote {SEGMENTATION}: fg coverage {two['mask'].mean():.2f}")
 
 
 def main() -> None:
@@ -38,6 +63,7 @@ def main() -> None:
     (SAMPLE / "airlight.json").write_text(json.dumps(meta, indent=2) + "\n")
     t = haze["transmission"]
     print(f"wrote {SAMPLE}: transmission in [{t.min():.3f}, {t.max():.3f}]")
+    make_segmentation_samples(args.seed)
 
 
 if __name__ == "__main__":

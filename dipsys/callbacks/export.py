@@ -40,7 +40,9 @@ class ExportResults(pl.Callback):
     ``metrics.json`` holds ``task``, ``steps``, ``wall_s``, ``it_per_s``, ``psnr_recon`` (best
     reconstruction PSNR at the working size), and with ``data.gt``: ``psnr``/``ssim`` of the
     task's ground-truth layer, ``input`` (the input against the ground truth) and ``baselines``
-    (each classical baseline's figures, its estimate in ``baselines/<name>.png``). The dict is
+    (each classical baseline's figures, its estimate in ``baselines/<name>.png``). With
+    ``data.gt_mask`` and a task that has a ``label_layer`` (segmentation), ``iou`` (the task's
+    ``mask_metrics``) and the baselines' IoU instead. The dict is
     also kept in ``self.metrics``.
 
     Args:
@@ -79,6 +81,13 @@ class ExportResults(pl.Callback):
             metrics["input"] = image_metrics(dm.original, dm.gt)
             baselines = {k: v.cpu() for k, v in pl_module.baselines(dm.original).items()}
             metrics["baselines"] = {k: image_metrics(v, dm.gt) for k, v in baselines.items()}
+        label_layer = getattr(pl_module, "label_layer", None)
+        if getattr(dm, "gt_mask", None) is not None and label_layer is not None:
+            metrics.update(pl_module.mask_metrics(self.layers[label_layer], dm.gt_mask))
+            baselines = {k: v.cpu() for k, v in pl_module.baselines(dm.original).items()}
+            metrics["baselines"] = {
+                k: pl_module.mask_metrics(v, dm.gt_mask) for k, v in baselines.items()
+            }
         for name, estimate in baselines.items():
             write_image(out_dir / "baselines" / f"{name}.png", estimate)
         for name, layer in self.layers.items():

@@ -13,8 +13,9 @@ class LayerImages(pl.Callback):
 
     Also logs the step rate ``it_per_s`` over the same interval. Images go under
     ``layers/<name>``; the reconstruction and the target under ``layers/reconstruction`` and
-    ``layers/target``; every tag starts with the task's ``log_prefix`` (``stage_<i>/`` in a
-    system).
+    ``layers/target``; a layer with neither 1 nor 3 channels (a K-label mask) as one image per
+    channel, ``layers/<name>/<c>``. Every tag starts with the task's ``log_prefix``
+    (``stage_<i>/`` in a system).
     """
 
     def __init__(self, every_n_steps: int = 250) -> None:
@@ -42,4 +43,8 @@ class LayerImages(pl.Callback):
             if isinstance(logger, TensorBoardLogger):
                 for name, image in images.items():
                     tag = f"{prefix}layers/{name}"
-                    logger.experiment.add_image(tag, image.clamp(0, 1), step)
+                    if image.shape[0] in (1, 3):
+                        logger.experiment.add_image(tag, image.clamp(0, 1), step)
+                        continue
+                    for channel, plane in enumerate(image):  # e.g. a K-label mask
+                        logger.experiment.add_image(f"{tag}/{channel}", plane[None], step)

@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from dipsys.data.hints import hints_from_config
 from dipsys.data.io import read_image, read_mask
 from dipsys.data.schedules import AugmentationPlan, Constant
 from dipsys.errors import InputError
@@ -39,6 +40,14 @@ def working_size(height: int, width: int, max_side: int, multiple: int) -> tuple
 
     h, w = side(height), side(width)
     return h, w
+
+
+def _shrink_hint(hint: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A binary hint at the working size: pixels at least half covered, or any covered at all
+    when that leaves nothing (thin scribbles on a large image)."""
+    coverage = resize(hint[None], size, mode="area")[0]
+    shrunk = (coverage >= 0.5).float()
+    return shrunk if shrunk.any() else (coverage > 0).float()
 
 
 class StepDataset(IterableDataset):
@@ -70,11 +79,16 @@ class SingleImageDataModule(pl.LightningDataModule):
         steps_per_epoch: length of a Lightning "epoch" (a logging cadence only).
         seed: seed of the random augmentation mode.
         aligned: extra images aligned with the input (name → path), read as masks, resized to the
-            working size and augmented with the same transforms (e.g. hints).
+            working size and augmented with the same transforms.
+        hints: segmentation hints, the ``data.hints`` mapping (``layers``, files by name,
+            ``boxes``, ``scribbles``, ``method``; see :mod:`dipsys.data.hints`). Resolved at the
+            original size into ``self.hints`` and aligned as ``hint_<name>``.
+        gt_mask: optional ground-truth mask or label map, same size as the image.
 
     Batch (per step):
         ``target`` (n, 3, h, w), ``k`` list of n ints, ``sigma`` scalar tensor, ``step`` int,
-        ``last`` bool, and one (n, 1, h, w) tensor per aligned image under ``aligned/<name>``.
+        ``last`` bool, and one (n, 1, h, w) tensor per aligned image under ``aligned/<name>``
+        (hints under ``aligned/hint_<name>``).
     """
 
     def __init__(
@@ -89,6 +103,8 @@ class SingleImageDataModule(pl.LightningDataModule):
         steps_per_epoch: int = 100,
         seed: int = 0,
         aligned: Mapping[str, str] | None = None,
+        hints: Mapping[str, Any] | None = None,
+        gt_mask: str | None = None,
     ) -> None:
         super().__init__()
         if max_side < multiple:
@@ -99,11 +115,15 @@ class SingleImageDataModule(pl.LightningDataModule):
         self.noise_schedule = noise_schedule if noise_schedule is not None else Constant(0.0)
         self.steps_per_epoch = max(1, int(steps_per_epoch))
         self.aligned_paths = dict(aligned or {})
+        self.hint_config = dict(hints) if hints is not None else None
+        self.gt_mask_path = gt_mask
         self.total_steps = 0
         self.original: torch.Tensor | None = None  # (3, H, W) as read
         self.gt: torch.Tensor | None = None  # (3, H, W)
         self.image: torch.Tensor | None = None  # (3, h, w) at the working size
         self.aligned: dict[str, torch.Tensor] = {}  # name → (1, h, w)
+        self.hints: dict[str, torch.Tensor] = {}  # name → (1, H, W) in {0, 1}
+        self.gt_mask: torch.Tensor | None = None  # (1, H, W) in [0, 1]
 
     def prepare(self) -> None:
         """Read and check every input, choose the working size (cheap; call before heavy work).
@@ -129,12 +149,19 @@ class SingleImageDataModule(pl.LightningDataModule):
         if self.gt_path is not None:
             self.gt = read_image(self.gt_path)
             self._check_same_size("ground truth", self.gt_path, self.gt, original)
+        if self.gt_mask_path is not None:
+            self.gt_mask = read_mask(self.gt_mask_path)
+            self._check_same_size("ground-truth mask", self.gt_mask_path, self.gt_mask, original)
         size = working_size(height, width, self.max_side, self.multiple)
         self.image = resize(original[None], size)[0]
         for name, path in self.aligned_paths.items():
             mask = read_mask(path)
             self._check_same_size(name, path, mask, original)
             self.aligned[name] = resize(mask[None], size, mode="bilinear")[0]
+        if self.hint_config is not None:
+            self.hints = hints_from_config(original, self.hint_config, seed=self.seed)
+            for name, hint in self.hints.items():
+                self.aligned[f"hint_{name}"] = _shrink_hint(hint, size)
         self.plan = AugmentationPlan(
             self.augmentation, self.per_step, square=size[0] == size[1], seed=self.seed
         )

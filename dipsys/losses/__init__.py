@@ -1,6 +1,12 @@
 """Loss terms (plain functions returning scalars) and a weighted sum that reports every term."""
 
-from dipsys.losses.terms import binary_mask_loss, exclusion_loss, extended_l1, std_loss
+from dipsys.losses.terms import (
+    binary_mask_loss,
+    exclusion_loss,
+    extended_l1,
+    onehot_loss,
+    std_loss,
+)
 from dipsys.losses.weighted import WeightedSum
 
 __all__ = [
@@ -8,5 +14,6 @@ __all__ = [
     "binary_mask_loss",
     "exclusion_loss",
     "extended_l1",
+    "onehot_loss",
     "std_loss",
 ]

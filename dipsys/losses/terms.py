@@ -7,6 +7,8 @@ exactly 0.5, a zero gradient under a fourth root) are documented where they are 
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -152,3 +154,28 @@ def binary_mask_loss(mask: Tensor, eps: float = 1e-3) -> Tensor:
         - output: ``()``
     """
     return 1.0 / ((mask - 0.5).abs().mean() + eps)
+
+
+def onehot_loss(probabilities: Tensor, eps: float = 1e-6) -> Tensor:
+    """Push per-pixel label probabilities towards one-hot vectors: their normalised entropy.
+
+    .. math:: L = \\operatorname{mean}_{x} \\frac{-\\sum_k p_k(x) \\log p_k(x)}{\\log K}
+
+    0 for one-hot masks, 1 for uniform ones. Unlike the reciprocal of :func:`binary_mask_loss` it
+    is bounded, so it is safe under fp16/bf16 autocast; its gradient is largest for undecided
+    pixels and vanishes as a pixel commits, which leaves committed pixels to the data terms.
+
+    Args:
+        probabilities: Per-pixel distributions over K labels (softmax output), K >= 2.
+        eps: Floor inside the logarithm.
+
+    Returns:
+        Scalar loss.
+
+    Shape:
+        - probabilities: ``(B, K, H, W)``
+        - output: ``()``
+    """
+    count = probabilities.shape[1]
+    entropy = -(probabilities * probabilities.clamp_min(eps).log()).sum(dim=1)
+    return entropy.mean() / math.log(count)

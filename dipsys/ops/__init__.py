@@ -1,6 +1,9 @@
-"""Pure tensor functions: compositing equations, guided filter, dark channel, resizing.
+"""Pure tensor functions: compositing, filtering, resizing, segmentation hints and scoring.
 
-Nothing here knows about networks or Lightning; every function is batched and device-agnostic.
+Nothing here knows about networks or Lightning. The compositing, filtering and resizing
+functions are batched and device-agnostic; the segmentation helpers (saliency, hints, GrabCut,
+labels) take one image and compute on the CPU through OpenCV, returning tensors on the input's
+device.
 """
 
 from dipsys.ops.dark_channel import (
@@ -17,25 +20,53 @@ from dipsys.ops.dihedral import (
     dihedral_stack,
     dihedral_unstack,
 )
+from dipsys.ops.grabcut import grabcut
 from dipsys.ops.guided_filter import effective_radius, guided_filter, guided_filter_torch
 from dipsys.ops.haze import add_haze, remove_haze
+from dipsys.ops.hints import (
+    box_mask,
+    cluster_hints,
+    equalize,
+    exclusive,
+    hint_names,
+    scribble_mask,
+    threshold_hints,
+)
+from dipsys.ops.labels import MAX_LABELS, binary_iou, labels_from_gray, mean_iou
 from dipsys.ops.resize import resize
+from dipsys.ops.saliency import SALIENCY_METHODS, color_contrast, saliency_map, spectral_residual
 
 __all__ = [
+    "MAX_LABELS",
     "NUM_DIHEDRAL",
+    "SALIENCY_METHODS",
     "add_haze",
+    "binary_iou",
+    "box_mask",
+    "cluster_hints",
+    "color_contrast",
+    "dark_channel",
+    "dcp_dehaze",
+    "default_dcp_radius",
     "dihedral",
     "dihedral_inverse",
     "dihedral_shape",
     "dihedral_stack",
     "dihedral_unstack",
-    "dark_channel",
-    "dcp_dehaze",
-    "default_dcp_radius",
     "effective_radius",
+    "equalize",
     "estimate_airlight",
+    "exclusive",
+    "grabcut",
     "guided_filter",
     "guided_filter_torch",
+    "hint_names",
+    "labels_from_gray",
+    "mean_iou",
     "remove_haze",
     "resize",
+    "saliency_map",
+    "scribble_mask",
+    "spectral_residual",
+    "threshold_hints",
 ]

@@ -2,5 +2,13 @@
 
 from dipsys.systems.iterative_dehazing import IterativeDehazing, step_schedule
 from dipsys.systems.system import Stage, StageResult, System
+from dipsys.systems.three_layer import ThreeLayerSegmentation
 
-__all__ = ["IterativeDehazing", "Stage", "StageResult", "System", "step_schedule"]
+__all__ = [
+    "IterativeDehazing",
+    "Stage",
+    "StageResult",
+    "System",
+    "ThreeLayerSegmentation",
+    "step_schedule",
+]

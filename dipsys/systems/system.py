@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 
 from dipsys.callbacks.export import ExportResults, write_json
+from dipsys.data.io import write_image
 
 
 @dataclass
@@ -27,10 +28,13 @@ class StageResult:
     metrics: dict[str, Any]
     layers: dict[str, torch.Tensor]
     out_dir: Path
+    datamodule: pl.LightningDataModule | None = None
 
 
 Builder = Callable[[Mapping[str, Any]], tuple[pl.LightningDataModule, pl.LightningModule]]
 TrainerFactory = Callable[[Path, int], pl.Trainer]
+#: ``combine(results) -> (layers, metrics)``: a system's own final result from all its stages
+Combiner = Callable[[list[StageResult]], tuple[dict[str, torch.Tensor], dict[str, Any]]]
 
 
 @dataclass
@@ -59,6 +63,10 @@ class System:
         stages: the stages, first to last.
         make_trainer: ``(out_dir, max_steps) -> Trainer`` with an ExportResults callback.
         first_handoff: what the first stage's ``build`` receives.
+        combine: builds the final layers and metrics from every stage's result (e.g. three
+            pairwise segmentations → one label map); None: the last stage's result is final.
+            Its layers go to ``layers/``, its images under ``baselines/`` (keys ``baseline:<name>``
+            of the layers dict), and its metrics override the last stage's.
     """
 
     def __init__(
@@ -66,12 +74,14 @@ class System:
         stages: Sequence[Stage],
         make_trainer: TrainerFactory,
         first_handoff: Mapping[str, Any] | None = None,
+        combine: Combiner | None = None,
     ) -> None:
         if not stages:
             raise ValueError("a system needs at least one stage")
         self.stages = list(stages)
         self.make_trainer = make_trainer
         self.first_handoff = dict(first_handoff or {})
+        self.combine = combine
 
     def stage_dir(self, out_dir: Path, index: int) -> Path:
         return out_dir if len(self.stages) == 1 else out_dir / f"stage_{index}"
@@ -92,7 +102,7 @@ class System:
                 raise ValueError(
                     "a system stage needs the ExportResults callback (callbacks.export)"
                 )
-            result = StageResult(export.metrics, export.layers, stage_dir)
+            result = StageResult(export.metrics, export.layers, stage_dir, datamodule)
             results.append(result)
             handoff = stage.handoff(result)
         if len(results) == 1:
@@ -101,17 +111,24 @@ class System:
 
     def _finish(self, out_dir: Path, results: list[StageResult]) -> dict[str, Any]:
         final = results[-1]
-        shutil.copytree(final.out_dir / "layers", out_dir / "layers", dirs_exist_ok=True)
+        metrics = dict(final.metrics)
+        if self.combine is not None:
+            layers, combined = self.combine(results)
+            for name, image in layers.items():
+                folder, _, base = name.rpartition(":")
+                write_image(out_dir / ("baselines" if folder else "layers") / f"{base}.png", image)
+            metrics.update(combined)
+        else:
+            shutil.copytree(final.out_dir / "layers", out_dir / "layers", dirs_exist_ok=True)
         if (results[0].out_dir / "baselines").is_dir():  # baselines of the original input
             shutil.copytree(
                 results[0].out_dir / "baselines", out_dir / "baselines", dirs_exist_ok=True
             )
-        metrics = dict(final.metrics)
         metrics["steps"] = sum(r.metrics["steps"] for r in results)
         metrics["wall_s"] = round(sum(r.metrics["wall_s"] for r in results), 3)
         metrics["it_per_s"] = round(metrics["steps"] / metrics["wall_s"], 3)
         for key in ("input", "baselines"):
-            if key in results[0].metrics:
+            if key in results[0].metrics and self.combine is None:
                 metrics[key] = results[0].metrics[key]
         metrics["stages"] = [r.metrics for r in results]
         write_json(out_dir / "metrics.json", metrics)

@@ -2,5 +2,6 @@
 
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.dehaze import Dehaze
+from dipsys.tasks.segmentation import Segmentation, SegmentationNLayer
 
-__all__ = ["Dehaze", "LayerDecomposition"]
+__all__ = ["Dehaze", "LayerDecomposition", "Segmentation", "SegmentationNLayer"]

@@ -10,9 +10,10 @@ A subclass says how generator outputs become layers (``decompose``), how layers 
 (``composite``), which loss terms apply (``loss_terms``) and how the best layers become the
 final, original-size result (``export``).
 
-Best-result tracking: every ``select_every`` steps (and on the last step) the reconstruction
-PSNR of batch element 0 is compared with the best so far, on the device with ``torch.where``
-(no host synchronisation); the canonical-orientation layers of the best step are kept.
+Best-result tracking: every ``select_every`` steps (and on the last step), when the subclass's
+``selectable(step)`` allows it, the reconstruction PSNR of batch element 0 is compared with the
+best so far, on the device with ``torch.where`` (no host synchronisation); the
+canonical-orientation layers of the best step are kept.
 
 The per-step perturbation ε is drawn from a generator seeded by (seed, step, generator index),
 so a resumed run draws the same noise as an uninterrupted one.
@@ -124,6 +125,10 @@ class LayerDecomposition(pl.LightningModule):
         """Classical baselines to report beside the result: name → (3, H, W) estimate."""
         return {}
 
+    def selectable(self, step: int) -> bool:
+        """Whether the result of ``step`` may become the best one (e.g. not during warm-up)."""
+        return True
+
     # -- the training step, once ---------------------------------------------------------------
     def generator_input(
         self, name: str, index: int, ks: list[int], sigma: Tensor, step: int = 0
@@ -162,7 +167,8 @@ class LayerDecomposition(pl.LightningModule):
         layers = {name: layer.detach() for name, layer in layers.items()}
         recon = recon.detach()
         self.latest = {"layers": layers, "recon": recon, "target": batch["target"], "k": batch["k"]}
-        if batch["step"] % self.select_every == 0 or batch["last"]:
+        selectable = batch["step"] % self.select_every == 0 or batch["last"]
+        if selectable and self.selectable(batch["step"]):
             self._track_best(layers, recon, batch)
         return total
 

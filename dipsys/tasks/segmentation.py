@@ -1,0 +1,315 @@
+"""Segmentation as layer decomposition: I ≈ Σ_k m_k·y_k with a per-pixel label distribution m.
+
+Two tasks share this module. :class:`Segmentation` is Double-DIP's fg/bg model, one sigmoid mask
+(m_0 = m, m_1 = 1 − m). :class:`SegmentationNLayer` has K layer generators and one K-channel
+softmax (multinomial) mask. Both fit in two stages inside one run (the split is a fraction of the
+step budget, so the schedule scales with ``trainer.max_steps``):
+
+1. **Hints** (steps < ``hint_fraction``·T): each layer fits the image where its hint is set,
+   ``hint_layers`` = Σ_k ExtL1(y_k, I, h_k), and the mask fits the hints, ``hint_mask`` =
+   L1(m, h) with the uniform distribution 1/K where no hint is set.
+2. **Decomposition**: ``recon`` = L1(Σ_k m_k·y_k, I) and ``onehot``, which pushes the mask to
+   one-hot values; its weight ramps up in ten steps over the first ``onehot_ramp`` of the stage.
+   The hint terms stay on for the first ``hint_keep`` of the stage, the mask's only on hinted
+   pixels. Adam's moments are reset when stage 2 begins (the reference starts a new optimizer).
+
+The result is the best reconstruction of stage 2. Its mask probabilities are resized to the
+original image, refined by a guided filter guided by it, and each pixel takes the most probable
+label (for K = 2: m > 0.5).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dipsys.errors import InputError
+from dipsys.losses.terms import binary_mask_loss, extended_l1, onehot_loss
+from dipsys.nn.noise import NoiseSpec
+from dipsys.ops.grabcut import grabcut
+from dipsys.ops.guided_filter import guided_filter
+from dipsys.ops.hints import hint_names as default_hint_names
+from dipsys.ops.labels import binary_iou, labels_from_gray, mean_iou
+from dipsys.ops.resize import resize
+from dipsys.tasks.base import LayerDecomposition
+
+
+class _HintedSegmentation(LayerDecomposition):
+    """Hints, the two-stage schedule, compositing and export shared by the segmentation tasks.
+
+    Args:
+        generators: layer generators (``layer_names``, → 3 channels) and ``mask``.
+        layer_names: the layer generators in label order (label 0 is the foreground).
+        hint_names: the data module's hint for each layer, in the same order.
+        hint_fraction: fraction of the step budget spent on stage 1.
+        hint_keep: fraction of stage 2 during which the hint terms stay on.
+        onehot_ramp: fraction of stage 2 over which the ``onehot`` weight ramps up.
+        shared_layer_input: all layer generators start from the same input noise (the
+            reference); they still get independent perturbations.
+        reset_optimizer: reset Adam's moments when stage 2 begins.
+        guided_radius: guided-filter radius for the final mask, in original-image pixels;
+            None picks ``max(4, min(H, W) // 16)``.
+        guided_eps: guided-filter regulariser.
+        **kwargs: the base class's (inputs, size, loss_weights, perturb, optimizer, ...).
+    """
+
+    #: the exported layer compared with ``data.gt_mask``
+    label_layer = "mask"
+
+    def __init__(
+        self,
+        generators: Mapping[str, nn.Module],
+        layer_names: Sequence[str],
+        hint_names: Sequence[str],
+        hint_fraction: float = 1 / 3,
+        hint_keep: float = 0.25,
+        onehot_ramp: float = 0.25,
+        shared_layer_input: bool = True,
+        reset_optimizer: bool = True,
+        guided_radius: int | None = None,
+        guided_eps: float = 1e-4,
+        **kwargs: Any,
+    ) -> None:
+        if len(hint_names) != len(layer_names):
+            raise InputError(
+                f"{len(layer_names)} layers need as many hints, got {list(hint_names)}"
+            )
+        for name, value in (
+            ("hint_fraction", hint_fraction),
+            ("hint_keep", hint_keep),
+            ("onehot_ramp", onehot_ramp),
+        ):
+            if not 0.0 <= value <= 1.0:
+                raise InputError(f"task.{name} must lie in [0, 1], got {value}")
+        super().__init__(generators=generators, **kwargs)
+        self.layer_names, self.hint_names = list(layer_names), list(hint_names)
+        if shared_layer_input:
+            first = getattr(self, f"z_{self.layer_names[0]}")
+            for name in self.layer_names[1:]:
+                getattr(self, f"z_{name}").copy_(first)
+        self.hint_fraction, self.hint_keep, self.onehot_ramp = hint_fraction, hint_keep, onehot_ramp
+        self.reset_optimizer = reset_optimizer
+        self.guided_radius, self.guided_eps = guided_radius, guided_eps
+        self.set_schedule(1)
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.layer_names)
+
+    # -- the two-stage schedule ---------------------------------------------------------------
+    def set_schedule(self, total_steps: int) -> None:
+        """Stage boundaries for a budget of ``total_steps``."""
+        self.split = min(total_steps - 1, round(self.hint_fraction * total_steps))
+        stage2 = total_steps - self.split
+        self.hint_end = self.split + round(self.hint_keep * stage2)
+        self.ramp_steps = max(1, round(self.onehot_ramp * stage2))
+
+    def setup(self, stage: str) -> None:
+        self.set_schedule(int(self.trainer.max_steps))
+
+    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
+        if self.reset_optimizer and batch["step"] == self.split > 0:
+            for optimizer in self.trainer.optimizers:
+                optimizer.state.clear()
+
+    def selectable(self, step: int) -> bool:
+        return step >= self.split
+
+    # -- the model ----------------------------------------------------------------------------
+    def probabilities(self, layers: Mapping[str, Tensor]) -> Tensor:
+        """The per-pixel label distribution, (n, K, h, w)."""
+        raise NotImplementedError
+
+    def onehot(self, layers: Mapping[str, Tensor]) -> Tensor:
+        """The regulariser pushing the mask to one-hot values."""
+        raise NotImplementedError
+
+    def composite(self, layers: dict[str, Tensor]) -> Tensor:
+        masks = self.probabilities(layers)
+        stacked = torch.stack([layers[name] for name in self.layer_names], dim=1)
+        return (masks[:, :, None] * stacked).sum(dim=1)
+
+    def loss_terms(
+        self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]
+    ) -> dict[str, Tensor]:
+        step, target = batch["step"], batch["target"]
+        hints = torch.cat([batch[f"aligned/hint_{name}"] for name in self.hint_names], 1)
+        hints = hints.to(target)
+        known = hints.sum(dim=1, keepdim=True).clamp(max=1.0)
+        masks = self.probabilities(layers)
+        zero = recon.new_zeros(())
+        hinting = step < self.hint_end
+        terms = {"hint_layers": zero, "hint_mask": zero, "recon": zero, "onehot": zero}
+        if hinting:
+            terms["hint_layers"] = sum(
+                extended_l1(layers[name], target, hints[:, k : k + 1])
+                for k, name in enumerate(self.layer_names)
+            )
+        if step < self.split:
+            terms["hint_mask"] = F.l1_loss(masks, hints + (1 - known) / self.num_labels)
+            return terms
+        if hinting:
+            terms["hint_mask"] = extended_l1(masks, hints, known)
+        terms["recon"] = F.l1_loss(recon, target)
+        progress = min(1.0, (step - self.split) / self.ramp_steps)
+        terms["onehot"] = self.onehot(layers) * (math.floor(10 * progress) / 10)
+        return terms
+
+    # -- results --------------------------------------------------------------------------------
+    def final_probabilities(self, original: Tensor) -> Tensor:
+        """Best mask probabilities at the original size, guided-filtered, (1, K, H, W)."""
+        image = original[None].to(self.best["mask"])
+        size = tuple(image.shape[-2:])
+        masks = resize(self.probabilities(self.best), size, mode="bilinear")
+        radius = self.guided_radius or max(4, min(size) // 16)
+        masks = guided_filter(image, masks, radius, self.guided_eps).clamp(0, 1)
+        return masks
+
+    def _layers_at(self, size: tuple[int, int]) -> dict[str, Tensor]:
+        return {name: resize(self.best[name], size)[0] for name in self.layer_names}
+
+    def mask_metrics(self, estimate: Tensor, gt_mask: Tensor) -> dict[str, Any]:
+        """IoU of an exported label image against the ground-truth mask / label map."""
+        if self.num_labels == 2:
+            return {"iou": round(binary_iou(estimate[0] > 0.5, gt_mask[0] > 0.5), 4)}
+        predicted = (estimate[0] * (self.num_labels - 1)).round().long()
+        truth = labels_from_gray(gt_mask)
+        iou, _ = mean_iou(predicted, truth, max(self.num_labels, int(truth.max()) + 1))
+        return {"iou": round(iou, 4)}
+
+    def _label_image(self, labels: Tensor) -> Tensor:
+        """Labels (H, W) → the exported image: the binary fg mask, or gray levels k/(K−1)."""
+        if self.num_labels == 2:
+            return (labels == 0).float()[None]
+        return (labels.float() / (self.num_labels - 1))[None]
+
+    def baselines(self, original: Tensor) -> dict[str, Tensor]:
+        hints = self.trainer.datamodule.hints
+        labels = grabcut(original, {name: hints[name] for name in self.hint_names})
+        return {"grabcut": self._label_image(labels)}
+
+
+class Segmentation(_HintedSegmentation):
+    """Double-DIP foreground/background segmentation.
+
+    .. math:: I \\approx m \\cdot y_{fg} + (1 - m) \\cdot y_{bg}
+
+    ``onehot`` is the reference's binary-mask regulariser 1 / (mean|m − 0.5| + ε).
+
+    Args:
+        generators: ``foreground``, ``background`` (→ 3 channels) and ``mask`` (→ 1 channel).
+        hint_names: the hints of the foreground and the background layer (a three-layer system
+            runs pairs such as ``[mg, bg]``).
+        **kwargs: see :class:`_HintedSegmentation`.
+
+    Shape:
+        - layers: ``foreground``, ``background`` (n, 3, h, w); ``mask`` (n, 1, h, w)
+        - exported: the layers at the original size, ``mask`` (binary), ``mask_soft`` (the
+          guided-filtered probability)
+    """
+
+    def __init__(
+        self,
+        generators: Mapping[str, nn.Module],
+        hint_names: Sequence[str] = ("fg", "bg"),
+        **kwargs: Any,
+    ) -> None:
+        missing = {"foreground", "background", "mask"} - set(generators)
+        if missing:
+            raise InputError(f"segmentation needs generators {sorted(missing)}")
+        super().__init__(generators, ("foreground", "background"), hint_names, **kwargs)
+
+    def probabilities(self, layers: Mapping[str, Tensor]) -> Tensor:
+        mask = layers["mask"]
+        return torch.cat([mask, 1 - mask], dim=1)
+
+    def onehot(self, layers: Mapping[str, Tensor]) -> Tensor:
+        return binary_mask_loss(layers["mask"])
+
+    def export(self, original: Tensor) -> dict[str, Tensor]:
+        masks = self.final_probabilities(original)
+        labels = masks.argmax(dim=1)[0]
+        return {
+            **self._layers_at(tuple(original.shape[-2:])),
+            "mask": self._label_image(labels),
+            "mask_soft": masks[0, :1],
+        }
+
+
+class SegmentationNLayer(_HintedSegmentation):
+    """K layers and a K-channel softmax (multinomial) mask.
+
+    .. math::
+        I \\approx \\sum_{k=0}^{K-1} m_k \\cdot y_k, \\qquad
+        m = \\operatorname{softmax}(G_m(z_m))
+
+    ``onehot`` is the mask's normalised entropy (see :func:`dipsys.losses.onehot_loss`). Label 0
+    is the foreground (hint ``fg``), label K − 1 the background (``bg``).
+
+    Args:
+        layers: K >= 2.
+        layer_generator: factory of one layer generator (→ 3 channels).
+        mask_generator: factory of the mask generator, called with ``out_channels=K`` and
+            ``sigmoid=False`` (the softmax is applied here).
+        layer_input: NoiseSpec of the layer generators' inputs.
+        mask_input: NoiseSpec of the mask generator's input.
+        layer_perturb, mask_perturb: factors of σ_t for the layers' and the mask's inputs.
+        **kwargs: see :class:`_HintedSegmentation` (not ``generators``, ``inputs``, ``perturb``).
+
+    Shape:
+        - layers: ``layer<k>`` (n, 3, h, w); ``mask`` (n, K, h, w), summing to 1 over K
+        - exported: ``layer<k>``, ``foreground`` (= layer0), ``background`` (= layer K−1),
+          ``mask`` (label 0, binary) and ``labels`` (label k as gray level k/(K−1))
+    """
+
+    label_layer = "labels"
+
+    def __init__(
+        self,
+        layers: int,
+        layer_generator: Callable[[], nn.Module],
+        mask_generator: Callable[..., nn.Module],
+        layer_input: NoiseSpec,
+        mask_input: NoiseSpec,
+        layer_perturb: float = 1.0,
+        mask_perturb: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        count = int(layers)
+        if count < 2:
+            raise InputError(f"task.layers must be at least 2, got {layers}")
+        names = [f"layer{k}" for k in range(count)]
+        generators = {name: layer_generator() for name in names}
+        generators["mask"] = mask_generator(out_channels=count, sigmoid=False)
+        inputs = {name: layer_input for name in names} | {"mask": mask_input}
+        perturb = {name: layer_perturb for name in names} | {"mask": mask_perturb}
+        hints = kwargs.pop("hint_names", None) or default_hint_names(count)
+        super().__init__(generators, names, hints, inputs=inputs, perturb=perturb, **kwargs)
+
+    def decompose(self, outputs: dict[str, Tensor], batch: dict[str, Any]) -> dict[str, Tensor]:
+        layers = dict(outputs)
+        layers["mask"] = torch.softmax(outputs["mask"].float(), dim=1)
+        return layers
+
+    def probabilities(self, layers: Mapping[str, Tensor]) -> Tensor:
+        return layers["mask"]
+
+    def onehot(self, layers: Mapping[str, Tensor]) -> Tensor:
+        return onehot_loss(layers["mask"])
+
+    def export(self, original: Tensor) -> dict[str, Tensor]:
+        masks = self.final_probabilities(original)
+        labels = masks.argmax(dim=1)[0]
+        layers = self._layers_at(tuple(original.shape[-2:]))
+        return {
+            **layers,
+            "foreground": layers[self.layer_names[0]],
+            "background": layers[self.layer_names[-1]],
+            "mask": (labels == 0).float()[None],
+            "labels": self._label_image(labels),
+        }

@@ -1,0 +1,348 @@
+"""Saliency, segmentation hints, the GrabCut baseline and label scoring (dipsys.ops)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from dipsys.data.synthetic import colorize, fg_bg_composite, load_sample, region_composite
+from dipsys.errors import InputError
+from dipsys.ops import (
+    SALIENCY_METHODS,
+    binary_iou,
+    box_mask,
+    cluster_hints,
+    color_contrast,
+    equalize,
+    exclusive,
+    grabcut,
+    hint_names,
+    labels_from_gray,
+    mean_iou,
+    saliency_map,
+    scribble_mask,
+    spectral_residual,
+    threshold_hints,
+)
+
+
+def _textures() -> list[torch.Tensor]:
+    """Three bundled gray textures tinted apart: brick red, gravel blue, grass green."""
+    return [
+        colorize(load_sample("brick"), (0.9, 0.45, 0.3)),
+        colorize(load_sample("gravel"), (0.45, 0.55, 0.95)),
+        colorize(load_sample("grass"), (0.35, 0.8, 0.3)),
+    ]
+
+
+def _erode(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    eroded = cv2.erode(mask[0].numpy().astype(np.uint8), kernel)
+    return torch.from_numpy(eroded.astype(np.float32))[None]
+
+
+@pytest.fixture(scope="module")
+def disc_image() -> tuple[torch.Tensor, torch.Tensor]:
+    """A flat red disc, off-centre, on a green-tinted brick texture; (image, disc mask).
+
+    The texture's contrast is lowered and the disc kept small: spectral residual, a gray-level
+    method, marks small "unexpected" objects and also lights up strong, irregular texture.
+    """
+    height, width = 96, 128
+    brick = 0.6 + 0.3 * load_sample("brick")
+    background = colorize(brick, (0.3, 0.75, 0.35))[:, :height, :width]
+    ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    disc = ((xs - 74) ** 2 + (ys - 44) ** 2 < 16**2)[None]
+    red = torch.tensor([0.85, 0.2, 0.15]).view(3, 1, 1).expand(3, height, width)
+    return torch.where(disc, red, background), disc.float()
+
+
+# -- saliency -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", SALIENCY_METHODS)
+def test_saliency_is_higher_inside_the_disc(disc_image, method: str) -> None:
+    image, disc = disc_image
+    saliency = saliency_map(image, method)
+    assert saliency.shape == (1, *image.shape[-2:])
+    assert float(saliency.min()) >= 0.0 and float(saliency.max()) <= 1.0
+    inside = saliency[disc > 0.5].mean()
+    outside = saliency[disc < 0.5].mean()
+    assert inside > outside + 0.2
+
+
+def test_color_contrast_separates_the_disc_clearly(disc_image) -> None:
+    image, disc = disc_image
+    saliency = color_contrast(image)
+    # The disc's core is near the top of the range, the border colour near zero.
+    assert saliency[_erode(disc, 4) > 0.5].mean() > 0.6
+    assert saliency[_erode(1 - disc, 6) > 0.5].mean() < 0.1
+    assert torch.equal(saliency, color_contrast(image)), "must be reproducible"
+
+
+@pytest.mark.parametrize("compute", [color_contrast, spectral_residual, saliency_map])
+def test_constant_image_gives_finite_zeros(compute) -> None:
+    saliency = compute(torch.full((3, 30, 41), 0.37))
+    assert saliency.shape == (1, 30, 41)
+    assert torch.isfinite(saliency).all() and not saliency.any()
+
+
+def test_unknown_saliency_method_names_the_choices() -> None:
+    with pytest.raises(InputError, match="contrast, spectral_residual"):
+        saliency_map(torch.rand(3, 8, 8), "itti")
+
+
+# -- threshold hints ----------------------------------------------------------------------------
+def test_hint_names() -> None:
+    assert hint_names(2) == ["fg", "bg"]
+    assert hint_names(3) == ["fg", "mg", "bg"]
+    assert hint_names(5) == ["layer0", "layer1", "layer2", "layer3", "layer4"]
+    for bad in (1, 0, -2):
+        with pytest.raises(InputError, match="at least 2 layers"):
+            hint_names(bad)
+
+
+def _ramp(height: int = 32, width: int = 256) -> torch.Tensor:
+    return torch.linspace(0, 1, width).expand(height, width)[None].clone()
+
+
+def test_equalize_spreads_a_skewed_score() -> None:
+    skewed = _ramp() ** 3  # most values near 0
+    eq = equalize(skewed)
+    assert eq.shape == skewed.shape and eq.min() >= 0 and eq.max() == 255
+    # After equalisation the median sits near the middle of the range, not near 0.
+    assert float((skewed * 255).median()) < 40
+    assert 100 < float(eq.median()) < 155
+
+
+def test_threshold_hints_two_and_three_layers_on_a_ramp() -> None:
+    score = _ramp()
+    two = threshold_hints(score, ["fg", "bg"])
+    assert list(two) == ["fg", "bg"]
+    assert two["fg"].mean() == pytest.approx(1 / 16, abs=0.01)
+    assert two["bg"].mean() == pytest.approx(1 / 16, abs=0.01)
+    # The most salient (high-score) end is the foreground.
+    assert two["fg"][0, :, -1].all() and two["bg"][0, :, 0].all()
+
+    three = threshold_hints(score, ["fg", "mg", "bg"])
+    assert torch.equal(three["fg"], two["fg"]) and torch.equal(three["bg"], two["bg"])
+    assert not (three["mg"] * three["bg"]).any(), "mg must exclude the background hint"
+    assert three["mg"].mean() == pytest.approx((80 - 15.5) / 256, abs=0.02)
+    assert (sum(three.values()) <= 1).all()
+
+
+def test_threshold_hints_many_layers_are_ordered_disjoint_bands() -> None:
+    for count in (5, 12):
+        hints = threshold_hints(_ramp(), hint_names(count))
+        stacked = torch.stack(list(hints.values()))
+        assert (stacked.sum(0) <= 1).all(), f"bands overlap for K={count}"
+        assert all(mask.any() for mask in hints.values())
+        # The centre column of each band moves from the bright (right) end to the dark end.
+        centres = [float(mask[0, 0].nonzero().float().mean()) for mask in hints.values()]
+        assert centres == sorted(centres, reverse=True)
+    five = threshold_hints(_ramp(), hint_names(5))
+    assert five["layer2"].mean() == pytest.approx(33 / 256, abs=0.02)
+
+
+# -- cluster hints ------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 3])
+def test_cluster_hints_fall_inside_distinct_regions(seed: int) -> None:
+    case = region_composite(_textures(), seed=seed, size=(96, 128))
+    image, labels = case["image"], case["labels"][0]
+    hints = cluster_hints(image, hint_names(3))
+    assert list(hints) == ["fg", "mg", "bg"]
+    regions = []
+    for name, hint in hints.items():
+        assert hint.shape == (1, 96, 128) and set(hint.unique().tolist()) <= {0.0, 1.0}
+        marked = hint[0] > 0.5
+        assert marked.any(), name
+        counts = torch.bincount(labels[marked], minlength=3)
+        assert counts.max() / marked.sum() >= 0.9, f"{name} straddles regions: {counts.tolist()}"
+        regions.append(int(counts.argmax()))
+    assert sorted(regions) == [0, 1, 2]
+    assert (sum(hints.values()) <= 1).all()
+
+
+def test_cluster_hints_follow_the_score_order_and_are_reproducible() -> None:
+    case = region_composite(_textures(), seed=0, size=(96, 128))
+    image, labels = case["image"], case["labels"][0]
+    # Region 2 scores highest, then 0, then 1.
+    score = torch.tensor([0.5, 0.0, 1.0])[labels][None]
+    hints = cluster_hints(image, ["fg", "mg", "bg"], score=score)
+    for name, region in zip(["fg", "mg", "bg"], [2, 0, 1], strict=True):
+        marked = hints[name][0] > 0.5
+        assert (labels[marked] == region).float().mean() >= 0.9, name
+    again = cluster_hints(image, ["fg", "mg", "bg"], score=score)
+    assert all(torch.equal(hints[n], again[n]) for n in hints)
+
+
+def test_cluster_hints_always_mark_every_name() -> None:
+    hints = cluster_hints(torch.full((3, 40, 50), 0.5), hint_names(4))
+    assert all(mask.any() for mask in hints.values())
+    assert (sum(hints.values()) <= 1).all()
+    with pytest.raises(InputError, match="core"):
+        cluster_hints(torch.rand(3, 20, 20), ["fg", "bg"], core=0.0)
+    with pytest.raises(InputError, match="must be different"):
+        threshold_hints(_ramp(), ["fg", "fg"])
+    with pytest.raises(InputError, match="at least 2 layers"):
+        cluster_hints(torch.rand(3, 20, 20), ["fg"])
+
+
+# -- boxes, scribbles, exclusivity --------------------------------------------------------------
+def test_box_mask_union_and_values() -> None:
+    mask = box_mask((10, 20), [[0, 0, 5, 4], [15, 6, 20, 10], [2.5, 1, 3.2, 2]])
+    assert mask.shape == (1, 10, 20) and mask.dtype == torch.float32
+    assert set(mask.unique().tolist()) == {0.0, 1.0}
+    assert mask.sum() == 5 * 4 + 5 * 4  # the fractional box lies inside the first one
+    assert mask[0, :4, :5].all() and mask[0, 6:, 15:].all() and not mask[0, 4, 5]
+    assert box_mask((10, 20), [[0, 0, 20, 10]]).all()
+    assert not box_mask((10, 20), []).any()
+
+
+@pytest.mark.parametrize(
+    ("boxes", "message"),
+    [
+        ([[0, 0, 5]], "4 numbers"),
+        ([[0, 0, 5, "a"]], "4 numbers"),
+        ([[0, 0, 5, True]], "4 numbers"),
+        ([0, 0, 5, 5], "list of boxes"),
+        ([[5, 0, 5, 4]], r"box \[5, 0, 5, 4\] is empty"),
+        ([[0, 6, 5, 2]], "is empty"),
+        ([[-1, 0, 5, 4]], r"box \[-1, 0, 5, 4\] lies outside the 20×10 image"),
+        ([[15, 5, 21, 10]], "outside the 20×10 image"),
+        ([[0, 0, 4, 11]], "outside the 20×10 image"),
+        ("0 0 5 5", "list of"),
+    ],
+)
+def test_box_mask_errors(boxes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        box_mask((10, 20), boxes)
+
+
+def test_scribble_mask_lines_and_dots() -> None:
+    line = scribble_mask((30, 40), [[[5, 10], [30, 10]]], width=3)
+    assert line.shape == (1, 30, 40) and set(line.unique().tolist()) == {0.0, 1.0}
+    assert line[0, 9:12, 5:31].all() and not line[0, 13].any() and not line[0, :, 35:].any()
+    dot = scribble_mask((30, 40), [[[20, 15]]], width=5)
+    assert dot[0, 15, 20] == 1 and dot[0, 13:18, 18:23].sum() >= 13 and dot.sum() <= 25
+    both = scribble_mask((30, 40), [[[5, 10], [30, 10]], [[20, 15.4]]], width=3)
+    assert torch.equal(both, torch.maximum(line, scribble_mask((30, 40), [[[20, 15]]], width=3)))
+    wider = scribble_mask((30, 40), [[[5, 10], [30, 10]]], width=7)
+    assert wider.sum() > line.sum()
+    assert not scribble_mask((30, 40), []).any()
+
+
+@pytest.mark.parametrize(
+    ("scribbles", "width", "message"),
+    [
+        ([[[5, 10], [40, 10]]], 5, r"\[40, 10\] lies outside the 40×30 image"),
+        ([[[-1, 3]]], 5, "outside"),
+        ([[[3, 30]]], 5, "outside"),
+        ([[]], 5, "non-empty list"),
+        ([[[1, 2, 3]]], 5, "2 numbers"),
+        ([[["a", 2]]], 5, "2 numbers"),
+        ([[5, 10]], 5, "2 numbers"),
+        ([[[5, 10]]], 0, "width"),
+    ],
+)
+def test_scribble_mask_errors(scribbles, width: int, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        scribble_mask((30, 40), scribbles, width=width)
+
+
+def test_exclusive_drops_shared_pixels_from_all_hints() -> None:
+    a = torch.tensor([[[1.0, 1.0, 0.0, 0.0, 1.0]]])
+    b = torch.tensor([[[0.0, 1.0, 1.0, 0.0, 1.0]]])
+    c = torch.tensor([[[0.0, 0.0, 0.0, 1.0, 1.0]]])
+    out = exclusive({"fg": a, "mg": b, "bg": c})
+    assert list(out) == ["fg", "mg", "bg"]
+    assert out["fg"].tolist() == [[[1.0, 0.0, 0.0, 0.0, 0.0]]]
+    assert out["mg"].tolist() == [[[0.0, 0.0, 1.0, 0.0, 0.0]]]
+    assert out["bg"].tolist() == [[[0.0, 0.0, 0.0, 1.0, 0.0]]]
+    assert exclusive({}) == {}
+
+
+# -- GrabCut ------------------------------------------------------------------------------------
+def test_grabcut_segments_a_blob_from_sparse_hints() -> None:
+    brick, _, grass = _textures()
+    case = fg_bg_composite(brick, grass, seed=1, size=(96, 96))
+    mask = case["mask"]
+    foreground = _erode(mask, 10)
+    # Background only along the frame: labelling by the nearest hint alone scores about 0.75.
+    frame = torch.ones_like(mask)
+    frame[..., 4:-4, 4:-4] = 0
+    labels = grabcut(case["image"], {"fg": foreground, "bg": frame * (1 - mask)})
+    assert labels.shape == (96, 96) and labels.dtype == torch.int64
+    assert set(labels.unique().tolist()) <= {0, 1}
+    assert binary_iou(labels == 0, mask[0]) > 0.9
+
+
+def test_grabcut_three_labels_in_range_and_in_hint_order() -> None:
+    case = region_composite(_textures(), seed=0, size=(80, 96))
+    truth = case["labels"][0]
+    names = ["fg", "mg", "bg"]
+    hints = {name: _erode((truth == k).float()[None], 5) for k, name in enumerate(names)}
+    labels = grabcut(case["image"], hints, max_side=64)  # also covers the resize round trip
+    assert labels.shape == (80, 96) and labels.dtype == torch.int64
+    assert int(labels.min()) >= 0 and int(labels.max()) <= 2
+    iou, perm = mean_iou(labels, truth, 3, match=False)
+    assert iou > 0.85 and perm == [0, 1, 2]
+
+
+def test_grabcut_degenerate_hints_fall_back_without_crashing() -> None:
+    image = torch.rand(3, 40, 50)
+    some = torch.zeros(1, 40, 50)
+    some[0, 5:10, 5:10] = 1
+    empty = torch.zeros(1, 40, 50)
+    # OpenCV raises without background samples; the nearest-hint labels take over.
+    labels = grabcut(image, {"fg": some, "bg": empty})
+    assert torch.equal(labels, torch.zeros(40, 50, dtype=torch.int64))
+    labels = grabcut(image, {"fg": empty, "mg": some, "bg": empty})
+    assert torch.equal(labels, torch.ones(40, 50, dtype=torch.int64))
+
+
+# -- labels and IoU -----------------------------------------------------------------------------
+def test_labels_from_gray_both_encodings() -> None:
+    labels = torch.tensor([[0, 1, 2], [2, 1, 0]])
+    as_levels = labels.float()[None] / 255  # stored as gray levels 0, 1, 2
+    as_spread = torch.tensor([0.0, 127.0, 255.0])[labels][None] / 255  # stored 0/127/255
+    for gray in (as_levels, as_spread, (labels * 127).to(torch.uint8)):
+        out = labels_from_gray(gray)
+        assert out.dtype == torch.int64 and torch.equal(out, labels)
+
+
+def test_labels_from_gray_rejects_many_values() -> None:
+    assert labels_from_gray(torch.arange(16.0).view(1, 4, 4) / 255).max() == 15
+    with pytest.raises(InputError, match="17 distinct gray values.*JPEG"):
+        labels_from_gray(torch.arange(17.0).view(1, 1, 17) / 255)
+
+
+def test_binary_iou_of_known_masks() -> None:
+    pred = torch.zeros(1, 4, 4)
+    target = torch.zeros(1, 4, 4)
+    pred[0, :2, :] = 1  # 8 pixels
+    target[0, 1:3, :] = 1  # 8 pixels, 4 shared
+    assert binary_iou(pred, target) == pytest.approx(4 / 12)
+    assert binary_iou(pred > 0.5, pred > 0.5) == 1.0
+    assert binary_iou(torch.zeros(3, 3), torch.ones(3, 3)) == 0.0
+
+
+def test_mean_iou_is_invariant_to_renaming_the_predicted_labels() -> None:
+    truth = torch.randint(0, 4, (20, 24), generator=torch.Generator().manual_seed(0))
+    renamed = torch.tensor([2, 0, 3, 1])[truth]  # pred label 2 is true label 0, ...
+    iou, perm = mean_iou(renamed, truth, 4)
+    assert iou == pytest.approx(1.0)
+    assert perm == [1, 3, 0, 2]  # perm[pred_label] = target_label
+    assert mean_iou(renamed, truth, 4, match=False)[0] < 0.5
+    # More labels than the exhaustive search covers: the greedy matching recovers it too.
+    truth = torch.arange(90).view(9, 10) % 9
+    shuffled = torch.tensor([4, 7, 0, 8, 1, 6, 2, 5, 3])[truth]
+    assert mean_iou(shuffled, truth, 9)[0] == pytest.approx(1.0)
+
+
+def test_mean_iou_of_an_imperfect_prediction() -> None:
+    truth = torch.tensor([[0, 0, 1, 1]])
+    pred = torch.tensor([[1, 1, 1, 0]])
+    iou, perm = mean_iou(pred, truth, 2)
+    # Renamed: [0, 0, 0, 1] → IoU(0) = 2/3, IoU(1) = 1/2.
+    assert perm == [1, 0] and iou == pytest.approx((2 / 3 + 1 / 2) / 2)
