@@ -23,6 +23,8 @@ def sample_gt(image: str, sample_image: str, sample_gt: str) -> str | None:
 
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("sample_gt", sample_gt, replace=True)
+    # ``${len:${data.images}}``: a task sized by how many images it is given
+    OmegaConf.register_new_resolver("len", lambda items: len(items), replace=True)
 
 
 def compose_config(overrides: list[str] | None = None, output_dir: str | None = None):

@@ -10,21 +10,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torchmetrics.functional.image import (
-    peak_signal_noise_ratio,
-    structural_similarity_index_measure,
-)
 
 from dipsys.data.io import write_image
+from dipsys.ops.metrics import image_metrics
 
-
-def image_metrics(estimate: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
-    """PSNR and SSIM of a (C, H, W) estimate in [0, 1] against a reference."""
-    est, ref = estimate[None].float().clamp(0, 1), reference[None].float().to(estimate.device)
-    return {
-        "psnr": float(peak_signal_noise_ratio(est, ref, data_range=1.0)),
-        "ssim": float(structural_similarity_index_measure(est, ref, data_range=1.0)),
-    }
+__all__ = ["ExportResults", "image_metrics", "write_json"]
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -44,6 +34,12 @@ class ExportResults(pl.Callback):
     ``data.gt_mask`` and a task that has a ``label_layer`` (segmentation), ``iou`` (the task's
     ``mask_metrics``) and the baselines' IoU instead. The dict is
     also kept in ``self.metrics``.
+
+    A task may refine the figures: ``measure(estimate, gt)`` replaces :func:`image_metrics` for
+    its layer, the input and the baselines (e.g. adding PSNR inside a box), and
+    ``report(layers, datamodule)`` adds figures of its own (e.g. a second layer's PSNR, estimated
+    opacities), with or without ground truth. With several input images (stacked on channels)
+    ``input`` is the first image's figures.
 
     Args:
         task_name: the name written as ``task``.
@@ -77,10 +73,13 @@ class ExportResults(pl.Callback):
         }
         baselines = {}
         if dm.gt is not None and pl_module.gt_layer is not None:
-            metrics.update(image_metrics(self.layers[pl_module.gt_layer], dm.gt))
-            metrics["input"] = image_metrics(dm.original, dm.gt)
+            measure = getattr(pl_module, "measure", image_metrics)
+            metrics.update(measure(self.layers[pl_module.gt_layer], dm.gt))
+            metrics["input"] = measure(dm.original[: dm.gt.shape[0]], dm.gt)
             baselines = {k: v.cpu() for k, v in pl_module.baselines(dm.original).items()}
-            metrics["baselines"] = {k: image_metrics(v, dm.gt) for k, v in baselines.items()}
+            metrics["baselines"] = {k: measure(v, dm.gt) for k, v in baselines.items()}
+        if hasattr(pl_module, "report"):
+            metrics.update(pl_module.report(self.layers, dm))
         label_layer = getattr(pl_module, "label_layer", None)
         if getattr(dm, "gt_mask", None) is not None and label_layer is not None:
             metrics.update(pl_module.mask_metrics(self.layers[label_layer], dm.gt_mask))

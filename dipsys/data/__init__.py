@@ -1,12 +1,14 @@
-"""Image I/O, the single-image DataModule and its schedules."""
+"""Image I/O, the single- and multi-image DataModules and their schedules."""
 
 from dipsys.data.io import read_image, read_mask, write_image
+from dipsys.data.multi_image import MultiImageDataModule
 from dipsys.data.schedules import AugmentationPlan, Constant, Ramp, Staircase
 from dipsys.data.single_image import SingleImageDataModule, working_size
 
 __all__ = [
     "AugmentationPlan",
     "Constant",
+    "MultiImageDataModule",
     "Ramp",
     "SingleImageDataModule",
     "Staircase",

@@ -20,10 +20,13 @@ from dipsys.data.io import read_image, read_mask
 from dipsys.data.schedules import AugmentationPlan, Constant
 from dipsys.errors import InputError
 from dipsys.ops.dihedral import NUM_DIHEDRAL, dihedral
+from dipsys.ops.hints import box_mask
 from dipsys.ops.resize import resize
 
 
-def working_size(height: int, width: int, max_side: int, multiple: int) -> tuple[int, int]:
+def working_size(
+    height: int, width: int, max_side: int, multiple: int, min_side: int | None = None
+) -> tuple[int, int]:
     """The size the generators run at: longest side ≤ ``max_side``, both sides multiples.
 
     The image is scaled (never cropped) so that its longest side is at most ``max_side``; each
@@ -31,12 +34,15 @@ def working_size(height: int, width: int, max_side: int, multiple: int) -> tuple
     at least two multiples:
     the reflection padding at the generator's deepest level needs two pixels there. The small
     aspect change this implies is undone when outputs are resized back to the original.
+    ``min_side`` raises that floor (generators with 5×5 kernels need three pixels at their deepest
+    level); the floor wins over ``max_side``.
     """
     scale = min(1.0, max_side / max(height, width))
-    most = max(2, max_side // multiple)
+    fewest = max(2, -(-int(min_side or 0) // multiple))
+    most = max(fewest, max_side // multiple)
 
     def side(length: int) -> int:
-        return min(most, max(2, round(length * scale / multiple))) * multiple
+        return min(most, max(fewest, round(length * scale / multiple))) * multiple
 
     h, w = side(height), side(width)
     return h, w
@@ -73,6 +79,7 @@ class SingleImageDataModule(pl.LightningDataModule):
         gt: optional path of the clean ground truth, same size as the image.
         max_side: longest side of the working image (the generators' resolution).
         multiple: both working sides are multiples of this (``2**levels`` of the generators).
+        min_side: smallest working side the generators accept (None: two multiples).
         augmentation: ``none``, ``cyclic``, ``random`` or ``batch`` (see AugmentationPlan).
         per_step: transforms per step in ``batch`` mode.
         noise_schedule: callable ``(step, total) -> σ``; σ = 0 is forced on the final step.
@@ -84,11 +91,16 @@ class SingleImageDataModule(pl.LightningDataModule):
             ``boxes``, ``scribbles``, ``method``; see :mod:`dipsys.data.hints`). Resolved at the
             original size into ``self.hints`` and aligned as ``hint_<name>``.
         gt_mask: optional ground-truth mask or label map, same size as the image.
+        gt2: optional ground truth of a second layer (e.g. the second transparency layer).
+        boxes: aligned rectangles (name → ``[x0, y0, x1, y1]`` in pixels of the original, end
+            exclusive; None entries are skipped), e.g. a watermark's bounding box. Each becomes a
+            mask at the original size in ``self.boxes`` and is aligned as ``box_<name>``, every
+            working pixel the box touches set to 1.
 
     Batch (per step):
         ``target`` (n, 3, h, w), ``k`` list of n ints, ``sigma`` scalar tensor, ``step`` int,
         ``last`` bool, and one (n, 1, h, w) tensor per aligned image under ``aligned/<name>``
-        (hints under ``aligned/hint_<name>``).
+        (hints under ``aligned/hint_<name>``, boxes under ``aligned/box_<name>``).
     """
 
     def __init__(
@@ -97,6 +109,7 @@ class SingleImageDataModule(pl.LightningDataModule):
         gt: str | None = None,
         max_side: int = 512,
         multiple: int = 32,
+        min_side: int | None = None,
         augmentation: str = "none",
         per_step: int = 1,
         noise_schedule: Any = None,
@@ -105,18 +118,22 @@ class SingleImageDataModule(pl.LightningDataModule):
         aligned: Mapping[str, str] | None = None,
         hints: Mapping[str, Any] | None = None,
         gt_mask: str | None = None,
+        gt2: str | None = None,
+        boxes: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if max_side < multiple:
             raise InputError(f"data.max_side={max_side} is smaller than the multiple {multiple}")
         self.image_path, self.gt_path = image, gt
         self.max_side, self.multiple = int(max_side), int(multiple)
+        self.min_side = None if min_side is None else int(min_side)
         self.augmentation, self.per_step, self.seed = augmentation, int(per_step), int(seed)
         self.noise_schedule = noise_schedule if noise_schedule is not None else Constant(0.0)
         self.steps_per_epoch = max(1, int(steps_per_epoch))
         self.aligned_paths = dict(aligned or {})
         self.hint_config = dict(hints) if hints is not None else None
-        self.gt_mask_path = gt_mask
+        self.gt_mask_path, self.gt2_path = gt_mask, gt2
+        self.box_config = {name: box for name, box in (boxes or {}).items() if box is not None}
         self.total_steps = 0
         self.original: torch.Tensor | None = None  # (3, H, W) as read
         self.gt: torch.Tensor | None = None  # (3, H, W)
@@ -124,6 +141,8 @@ class SingleImageDataModule(pl.LightningDataModule):
         self.aligned: dict[str, torch.Tensor] = {}  # name → (1, h, w)
         self.hints: dict[str, torch.Tensor] = {}  # name → (1, H, W) in {0, 1}
         self.gt_mask: torch.Tensor | None = None  # (1, H, W) in [0, 1]
+        self.gt2: torch.Tensor | None = None  # (3, H, W)
+        self.boxes: dict[str, torch.Tensor] = {}  # name → (1, H, W) in {0, 1}
 
     def prepare(self) -> None:
         """Read and check every input, choose the working size (cheap; call before heavy work).
@@ -134,12 +153,7 @@ class SingleImageDataModule(pl.LightningDataModule):
         """
         if self.original is not None:
             return
-        if isinstance(self.image_path, torch.Tensor):
-            original = self.image_path.detach().float().cpu().clamp(0, 1)
-            source = "from the previous stage"
-        else:
-            original = read_image(self.image_path)
-            source = str(self.image_path)
+        original, source = self._read_original()
         height, width = original.shape[-2:]
         if min(height, width) < self.multiple:
             raise InputError(
@@ -152,7 +166,10 @@ class SingleImageDataModule(pl.LightningDataModule):
         if self.gt_mask_path is not None:
             self.gt_mask = read_mask(self.gt_mask_path)
             self._check_same_size("ground-truth mask", self.gt_mask_path, self.gt_mask, original)
-        size = working_size(height, width, self.max_side, self.multiple)
+        if self.gt2_path is not None:
+            self.gt2 = read_image(self.gt2_path)
+            self._check_same_size("second ground truth", self.gt2_path, self.gt2, original)
+        size = working_size(height, width, self.max_side, self.multiple, self.min_side)
         self.image = resize(original[None], size)[0]
         for name, path in self.aligned_paths.items():
             mask = read_mask(path)
@@ -162,6 +179,13 @@ class SingleImageDataModule(pl.LightningDataModule):
             self.hints = hints_from_config(original, self.hint_config, seed=self.seed)
             for name, hint in self.hints.items():
                 self.aligned[f"hint_{name}"] = _shrink_hint(hint, size)
+        for name, box in self.box_config.items():
+            try:
+                self.boxes[name] = box_mask((height, width), [box])
+            except InputError as error:
+                raise InputError(f"{name} {error}") from None
+            coverage = resize(self.boxes[name][None], size, mode="area")[0]
+            self.aligned[f"box_{name}"] = (coverage > 0).float()
         self.plan = AugmentationPlan(
             self.augmentation, self.per_step, square=size[0] == size[1], seed=self.seed
         )
@@ -170,6 +194,18 @@ class SingleImageDataModule(pl.LightningDataModule):
             for name, x in {"target": self.image, **self.aligned}.items()
         }
         self.original = original
+
+    def _read_original(self) -> tuple[torch.Tensor, str]:
+        """The input at its original size, (C, H, W), and how to name it in messages."""
+        if isinstance(self.image_path, torch.Tensor):
+            return self.image_path.detach().float().cpu().clamp(0, 1), "from the previous stage"
+        return read_image(self.image_path), str(self.image_path)
+
+    @property
+    def num_images(self) -> int:
+        """How many RGB images the target stacks on its channels (1 here)."""
+        self.prepare()
+        return self.original.shape[0] // 3
 
     @staticmethod
     def _check_same_size(what: str, path: str, x: torch.Tensor, original: torch.Tensor) -> None:

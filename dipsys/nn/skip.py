@@ -147,6 +147,12 @@ class SkipGenerator(nn.Module):
         """``H`` and ``W`` of the input must be divisible by this (``2 ** levels``)."""
         return 2**self.levels
 
+    @property
+    def min_side(self) -> int:
+        """The smallest ``H``, ``W`` it accepts: the deepest level's reflection padding of
+        ``(kernel_down - 1) / 2`` needs more pixels than that there."""
+        return self.multiple * (self._kernels["down"] // 2 + 1)
+
     def forward(self, z: Tensor) -> Tensor:
         """Map the code ``z`` of shape ``(B, in_channels, H, W)`` to ``(B, out_channels, H, W)``."""
         if z.dim() != 4 or z.shape[1] != self.in_channels:

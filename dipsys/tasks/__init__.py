@@ -3,5 +3,14 @@
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.dehaze import Dehaze
 from dipsys.tasks.segmentation import Segmentation, SegmentationNLayer
+from dipsys.tasks.transparency import Transparency
+from dipsys.tasks.watermark import Watermark
 
-__all__ = ["Dehaze", "LayerDecomposition", "Segmentation", "SegmentationNLayer"]
+__all__ = [
+    "Dehaze",
+    "LayerDecomposition",
+    "Segmentation",
+    "SegmentationNLayer",
+    "Transparency",
+    "Watermark",
+]

@@ -87,6 +87,12 @@ class LayerDecomposition(pl.LightningModule):
                     f"generator '{name}' needs sides divisible by {multiple}, but the working size "
                     f"is {self.size[1]}×{self.size[0]}: set data.multiple={multiple}"
                 )
+            smallest = getattr(net, "min_side", 1)
+            if min(self.size) < smallest:
+                raise InputError(
+                    f"generator '{name}' needs sides of at least {smallest} pixels, but the "
+                    f"working size is {self.size[1]}×{self.size[0]}: raise data.max_side"
+                )
         self.generators = nn.ModuleDict(dict(generators))
         self.seed = int(seed)
         gen = torch.Generator().manual_seed(self.seed)
