@@ -13,7 +13,7 @@ import torch
 from dipsys.data import MultiImageDataModule
 from dipsys.errors import InputError
 from dipsys.nn import NoiseSpec, SkipGenerator
-from dipsys.ops.compositing import alpha_blend, mixing_weight
+from dipsys.ops.compositing import alpha_blend, mixing_weight, solve_mixtures
 from dipsys.run import train
 from dipsys.tasks import Transparency
 from tests.conftest import write_png
@@ -97,7 +97,32 @@ def test_report_uses_the_better_layer_assignment():
     direct = task.report({"layer1": a, "layer2": b}, Data())
     assert direct["assignment"] == "direct" and direct["psnr"] == swapped["psnr"]
     Data.gt = Data.gt2 = None
-    assert task.report({"layer1": a, "layer2": b}, Data()) == {"alpha": [0.3]}
+    assert task.report({"layer1": a, "layer2": b}, Data()) == {
+        "alpha": [0.3],
+        "layers_from": "generators",
+    }
+
+
+def test_export_solves_the_layers_from_two_mixtures_at_full_size():
+    layer1, layer2 = torch.rand(3, 40, 60), torch.rand(3, 40, 60)
+    original = torch.cat([alpha_blend(layer1, layer2, a) for a in (0.3, 0.6)])
+    task = _task(mixtures=2)
+    alpha = torch.tensor([0.3, 0.6]).view(1, 2, 1, 1).expand(1, 2, *SIZE)
+    task.best = {
+        "alpha": alpha,
+        "layer1": torch.zeros(1, 3, *SIZE),
+        "layer2": torch.zeros(1, 3, *SIZE),
+    }
+    exported = task.export(original)
+    assert task.layers_from == "solved"
+    assert torch.allclose(exported["layer1"], layer1, atol=1e-5)
+    assert torch.allclose(exported["layer2"], layer2, atol=1e-5)
+    task.best["alpha"] = torch.full((1, 2, *SIZE), 0.5)  # equal opacities: nothing to solve
+    exported = task.export(original)
+    assert task.layers_from == "generators" and exported["layer1"].shape == (3, 40, 60)
+    assert float(exported["layer1"].abs().max()) == 0.0
+    with pytest.raises(ValueError, match="must differ"):
+        solve_mixtures(original.view(2, 3, 40, 60), torch.tensor([0.4, 0.4]))
 
 
 def test_bad_options():
@@ -143,6 +168,7 @@ def test_transparency_pair_writes_the_output_contract(make_cfg):
     for key in ("psnr", "ssim", "psnr2", "ssim2", "assignment", "psnr_recon", "input"):
         assert key in metrics, key
     assert metrics["task"] == "transparency_pair" and len(metrics["alpha"]) == 2
+    assert metrics["layers_from"] in ("solved", "generators")
 
 
 def test_single_transparency_runs_and_needs_matching_data(make_cfg):

@@ -38,7 +38,12 @@ def _task(**kwargs) -> Watermark:
         generators={"clean": net(3), "watermark": net(3), "mask": net(1)},
         inputs={"clean": spec, "watermark": spec, "mask": spec},
         size=SIZE,
-        loss_weights={"clean_outside": 1.0, "recon": 0.5},
+        loss_weights={
+            "clean_outside": 1.0,
+            "recon": 0.5,
+            "smooth_watermark": 1.0,
+            "sparse_mask": 0.1,
+        },
         **{"bbox": [8, 4, 24, 20], **kwargs},
     )
 
@@ -124,7 +129,8 @@ def test_two_stages_switch_terms_selection_and_reset_adam():
         outside = (layers["mask"].detach() * (1 - hint)).abs().sum()
         assert float(outside) == 0.0  # no watermark outside the box
         terms = task.loss_terms(layers, task.composite(layers), batch)
-        assert (float(terms["recon"].detach()) > 0) == stage2
+        for name in ("recon", "smooth_watermark", "sparse_mask"):
+            assert (float(terms[name].detach()) > 0) == stage2, name
     adam = torch.optim.Adam(task.parameters())
     task.loss_terms(layers, task.composite(layers), batch)["recon"].backward()
     adam.step()
@@ -170,6 +176,6 @@ def test_box_outside_the_image_is_one_clear_line(tmp_path):
     assert not (tmp_path / "run" / "layers").exists()
 
 
-def test_box_over_the_whole_image_is_an_input_error(make_cfg):
-    with pytest.raises(InputError, match="whole image"):
-        train(make_cfg("task=watermark", "task.bbox=[0,0,256,192]"))
+def test_box_over_the_whole_image_is_an_input_error(rgb_image):
+    with pytest.raises(InputError, match="whole 100×72 image"):
+        SingleImageDataModule(str(rgb_image), boxes={"watermark": [0, 0, 100, 72]}).prepare()

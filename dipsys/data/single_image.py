@@ -95,7 +95,7 @@ class SingleImageDataModule(pl.LightningDataModule):
         boxes: aligned rectangles (name → ``[x0, y0, x1, y1]`` in pixels of the original, end
             exclusive; None entries are skipped), e.g. a watermark's bounding box. Each becomes a
             mask at the original size in ``self.boxes`` and is aligned as ``box_<name>``, every
-            working pixel the box touches set to 1.
+            working pixel the box touches set to 1. A box must leave part of the image out.
 
     Batch (per step):
         ``target`` (n, 3, h, w), ``k`` list of n ints, ``sigma`` scalar tensor, ``step`` int,
@@ -184,6 +184,11 @@ class SingleImageDataModule(pl.LightningDataModule):
                 self.boxes[name] = box_mask((height, width), [box])
             except InputError as error:
                 raise InputError(f"{name} {error}") from None
+            if bool(self.boxes[name].all()):
+                raise InputError(
+                    f"{name} box {list(box)} covers the whole {width}×{height} image; it must "
+                    "leave some of the image outside it"
+                )
             coverage = resize(self.boxes[name][None], size, mode="area")[0]
             self.aligned[f"box_{name}"] = (coverage > 0).float()
         self.plan = AugmentationPlan(

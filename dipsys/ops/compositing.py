@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from torch import Tensor
 
-__all__ = ["alpha_blend", "mixing_weight", "overlay_watermark", "remove_watermark"]
+__all__ = [
+    "alpha_blend",
+    "mixing_weight",
+    "overlay_watermark",
+    "remove_watermark",
+    "solve_mixtures",
+]
 
 
 def alpha_blend(layer1: Tensor, layer2: Tensor, alpha: Tensor) -> Tensor:
@@ -55,6 +61,44 @@ def mixing_weight(alpha_map: Tensor, low: float = 0.05, high: float = 0.95) -> T
     height, width = alpha_map.shape[-2:]
     centre = alpha_map[..., height // 2 : height // 2 + 1, width // 2 : width // 2 + 1]
     return low + (high - low) * centre
+
+
+def solve_mixtures(mixtures: Tensor, alphas: Tensor) -> tuple[Tensor, Tensor]:
+    """The two layers behind N ≥ 2 mixtures of known opacities, pixel by pixel (least squares).
+
+    .. math::
+        I_i = y_2 + \\alpha_i (y_1 - y_2), \\qquad
+        (y_1, y_2) = \\arg\\min \\sum_i \\lVert \\alpha_i y_1 + (1 - \\alpha_i) y_2 - I_i \\rVert^2
+
+    With ``d = y1 − y2`` this is a line fit over the opacities:
+    ``d = Σ(α_i − ᾱ)(I_i − Ī) / Σ(α_i − ᾱ)²`` and ``y2 = Ī − ᾱ·d``. Exact for two mixtures.
+
+    Args:
+        mixtures: The N mixtures.
+        alphas: Their opacities (of ``y1``); not all equal.
+
+    Returns:
+        ``(y1, y2)``, clamped to [0, 1].
+
+    Raises:
+        ValueError: fewer than two mixtures, or (almost) equal opacities.
+
+    Shape:
+        - mixtures: ``(N, C, H, W)``; alphas: ``(N,)``; outputs: ``(C, H, W)`` each
+    """
+    if mixtures.shape[0] < 2 or mixtures.shape[0] != alphas.numel():
+        raise ValueError(
+            f"need N >= 2 mixtures and N opacities, got {mixtures.shape[0]} and {alphas.numel()}"
+        )
+    alphas = alphas.to(mixtures).flatten()
+    centred = alphas - alphas.mean()
+    spread = centred.pow(2).sum()
+    if float(spread) < 1e-6:
+        raise ValueError(f"the opacities must differ to separate the layers, got {alphas.tolist()}")
+    mean = mixtures.mean(dim=0)
+    difference = (centred.view(-1, 1, 1, 1) * (mixtures - mean)).sum(dim=0) / spread
+    layer2 = mean - alphas.mean() * difference
+    return (layer2 + difference).clamp(0, 1), layer2.clamp(0, 1)
 
 
 def overlay_watermark(clean: Tensor, watermark: Tensor, mask: Tensor) -> Tensor:

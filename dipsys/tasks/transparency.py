@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from dipsys.errors import InputError
 from dipsys.losses.terms import exclusion_loss
 from dipsys.nn.noise import NoiseSpec
-from dipsys.ops.compositing import alpha_blend, mixing_weight
+from dipsys.ops.compositing import alpha_blend, mixing_weight, solve_mixtures
 from dipsys.ops.metrics import image_metrics
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
@@ -37,6 +37,12 @@ class Transparency(LayerDecomposition):
     Exclusion(y1, y2) (layers should not share edges), ``alpha_prior`` = Σ_i MSE(α_i, ½) for
     the first ``alpha_prior_steps`` steps (keeps both layers in play early on).
 
+    Export: with two or more mixtures whose learned opacities differ by at least
+    ``min_alpha_gap``, the exported layers solve the mixing equations at the original resolution
+    for those opacities (:func:`~dipsys.ops.compositing.solve_mixtures`), so they keep the
+    inputs' full detail; the generators' layers, resized, otherwise (one mixture, or
+    ``solve_layers=False``). ``metrics.json`` says which (``layers_from``).
+
     Which layer is "layer1" is arbitrary: swapping the layers and every ``α_i → 1 − α_i`` gives
     the same mixtures. Figures against ground truth (``report``) therefore use the better of
     the two assignments and say which (``assignment``: ``direct`` or ``swapped``).
@@ -50,6 +56,8 @@ class Transparency(LayerDecomposition):
         alpha_range: ``(low, high)``, the range the opacities are mapped to.
         alpha_prior_steps: steps during which ``alpha_prior`` applies.
         layer_perturb, alpha_perturb: factors of σ_t for the layers' and opacities' inputs.
+        solve_layers: export the layers solved from the mixtures (see above).
+        min_alpha_gap: smallest spread of the opacities for which they are solved.
         **kwargs: the base class's (size, loss_weights, optimizer, select_every, seed).
 
     Shape:
@@ -73,6 +81,8 @@ class Transparency(LayerDecomposition):
         alpha_prior_steps: int = 1000,
         layer_perturb: float = 1.0,
         alpha_perturb: float = 1.0,
+        solve_layers: bool = True,
+        min_alpha_gap: float = 0.05,
         **kwargs: Any,
     ) -> None:
         count = int(mixtures)
@@ -91,6 +101,8 @@ class Transparency(LayerDecomposition):
         self.mixtures, self.alpha_names = count, alphas
         self.alpha_range = (low, high)
         self.alpha_prior_steps = int(alpha_prior_steps)
+        self.solve_layers, self.min_alpha_gap = bool(solve_layers), float(min_alpha_gap)
+        self.layers_from = "generators"
 
     def setup(self, stage: str) -> None:
         """The data must hold as many images as the task has opacities."""
@@ -142,13 +154,21 @@ class Transparency(LayerDecomposition):
         return [round(float(a), 4) for a in self.best["alpha"][0, :, 0, 0]]
 
     def export(self, original: Tensor) -> dict[str, Tensor]:
+        alphas = self.best["alpha"][0, :, 0, 0]
+        gap = float(alphas.max() - alphas.min()) if self.mixtures > 1 else 0.0
+        if self.solve_layers and gap >= self.min_alpha_gap:
+            mixtures = torch.stack(original.to(alphas).split(3, dim=0))
+            layer1, layer2 = solve_mixtures(mixtures, alphas)
+            self.layers_from = "solved"
+            return {"layer1": layer1, "layer2": layer2}
+        self.layers_from = "generators"
         size = tuple(original.shape[-2:])
         return {name: resize(self.best[name], size)[0].clamp(0, 1) for name in LAYERS}
 
     def report(self, layers: dict[str, Tensor], datamodule: Any) -> dict[str, Any]:
         """Estimated opacities; with ground truth, both layers' figures under the better
         assignment (``data.gt`` is layer 1's ground truth, ``data.gt2`` layer 2's)."""
-        figures: dict[str, Any] = {"alpha": self.alphas()}
+        figures: dict[str, Any] = {"alpha": self.alphas(), "layers_from": self.layers_from}
         truths = (getattr(datamodule, "gt", None), getattr(datamodule, "gt2", None))
         if all(truth is None for truth in truths):
             return figures

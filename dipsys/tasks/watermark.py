@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dipsys.errors import InputError
-from dipsys.losses.terms import extended_l1
+from dipsys.losses.terms import extended_l1, std_loss
 from dipsys.ops.compositing import overlay_watermark
 from dipsys.ops.hints import box_mask
 from dipsys.ops.inpaint import inpaint
@@ -57,6 +57,9 @@ class Watermark(LayerDecomposition):
     1. ``clean_outside`` = ExtL1(C, I, 1 − h) alone: C learns the image where no watermark is.
     2. ``clean_outside`` + ``recon`` = L1(Î, I): W and M explain what C cannot inside the box.
        Adam's moments are reset when stage 2 begins (the reference starts a new optimizer).
+       Two regularisers (not in the reference) keep the image's own content out of the
+       watermark: ``smooth_watermark`` = Std(W) (a watermark's colour layer is simple) and
+       ``sparse_mask`` = mean(hM) (it covers few pixels).
 
     The result is the best reconstruction of stage 2. The exported ``clean`` keeps the input
     wherever ``hM < keep_threshold`` (outside the box and between the watermark's strokes) and
@@ -148,6 +151,8 @@ class Watermark(LayerDecomposition):
         terms = {"clean_outside": extended_l1(layers["clean"], target, outside)}
         stage2 = float(batch["step"] >= self.split)
         terms["recon"] = F.l1_loss(recon, target) * stage2
+        terms["smooth_watermark"] = std_loss(layers["watermark"]) * stage2
+        terms["sparse_mask"] = layers["mask"].mean() * stage2
         return terms
 
     # -- results --------------------------------------------------------------------------------
