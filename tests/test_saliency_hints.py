@@ -21,6 +21,7 @@ from dipsys.ops import (
     hint_names,
     labels_from_gray,
     mean_iou,
+    region_depth,
     saliency_map,
     scribble_mask,
     spectral_residual,
@@ -129,6 +130,40 @@ def test_threshold_hints_two_and_three_layers_on_a_ramp() -> None:
     assert not (three["mg"] * three["bg"]).any(), "mg must exclude the background hint"
     assert three["mg"].mean() == pytest.approx((80 - 15.5) / 256, abs=0.02)
     assert (sum(three.values()) <= 1).all()
+
+
+def test_region_depth_puts_the_extremes_deep_inside_and_far_outside() -> None:
+    # A disc whose score peaks on its rim (a textured object's contour), weaker inside.
+    ys, xs = torch.meshgrid(torch.arange(96), torch.arange(128), indexing="ij")
+    radius = ((xs - 40.0) ** 2 + (ys - 48.0) ** 2).sqrt()
+    disc = radius < 30
+    score = torch.where(disc, 0.6, 0.1) + 0.4 * ((radius - 30).abs() < 2).float()
+    raw = threshold_hints(score[None], ["fg", "bg"])
+    depth = region_depth(score[None])
+    assert depth.shape == (1, 96, 128) and depth.min() >= 0 and depth.max() <= 1
+    shaped = threshold_hints(depth, ["fg", "bg"])
+    inner = radius < 22  # well inside the disc
+    assert (raw["fg"][0].bool() & ~inner).float().mean() > 0.02  # the raw top is on the rim
+    assert (shaped["fg"][0].bool() <= inner).all()
+    assert (shaped["bg"][0].bool() <= (radius > 40)).all()
+    assert shaped["fg"].sum() > 0 and shaped["bg"].sum() > 0
+
+
+def test_region_depth_of_a_flat_score_is_the_score() -> None:
+    flat = torch.full((1, 16, 16), 0.3)
+    assert torch.equal(region_depth(flat), flat)
+
+
+def test_automatic_saliency_hints_fall_inside_a_textured_object() -> None:
+    from dipsys.data.hints import automatic_hints
+
+    brick, _, grass = _textures()
+    case = fg_bg_composite(brick, grass, seed=3, size=(96, 128))
+    hints = automatic_hints(case["image"], ["fg", "bg"], "saliency")
+    truth = case["mask"][0] > 0.5
+    assert hints["fg"].sum() > 0 and hints["bg"].sum() > 0
+    assert (hints["fg"][0].bool() & truth).sum() >= 0.95 * hints["fg"].sum()
+    assert (hints["bg"][0].bool() & ~truth).sum() >= 0.95 * hints["bg"].sum()
 
 
 def test_threshold_hints_many_layers_are_ordered_disjoint_bands() -> None:

@@ -118,6 +118,44 @@ def test_nlayer_mask_is_a_distribution_and_fits_hints():
         assert int(masks[0, :, hint].mean(dim=1).argmax()) == k
 
 
+def test_image_conditioned_mask_sees_the_target():
+    noise = NoiseSpec(depth=2)
+    generators = {"foreground": _skip(), "background": _skip(), "mask": _skip(1)}
+    generators["mask"] = SkipGenerator(5, 1, [8, 16], [8, 16], [0, 0])
+    task = Segmentation(
+        generators,
+        inputs=dict.fromkeys(generators, noise),
+        size=SIZE,
+        loss_weights={"hint_layers": 1, "hint_mask": 1, "recon": 0.5, "onehot": 0.01},
+        image_conditioned=["mask"],
+    )
+    dark, bright = torch.zeros(1, 3, *SIZE), torch.ones(1, 3, *SIZE)
+    first = task([0], torch.tensor(0.0), 0, dark)
+    second = task([0], torch.tensor(0.0), 0, bright)
+    assert not torch.allclose(first["mask"], second["mask"])
+    torch.testing.assert_close(first["foreground"], second["foreground"])
+    with pytest.raises(ValueError, match="image-conditioned"):
+        task([0], torch.tensor(0.0))
+    with pytest.raises(InputError, match="unknown generator"):
+        _segmentation(image_conditioned=["nope"])
+
+
+def test_hints_only_mask_target_leaves_unhinted_pixels_free():
+    task = _segmentation(uniform_unhinted=False)
+    task.set_schedule(120)
+    layers = task.decompose(task([0], torch.tensor(0.0)), {})
+    batch = _batch(0)
+    # A mask equal to the hints on hinted pixels costs nothing, whatever it is elsewhere.
+    mask = batch["aligned/hint_fg"] + 0.37 * (
+        1 - batch["aligned/hint_fg"] - batch["aligned/hint_bg"]
+    )
+    layers["mask"] = mask
+    assert float(task.loss_terms(layers, task.composite(layers), batch)["hint_mask"]) < 1e-6
+    reference = _segmentation()
+    reference.set_schedule(120)
+    assert float(reference.loss_terms(layers, task.composite(layers), batch)["hint_mask"]) > 0.05
+
+
 def test_nlayer_needs_two_layers():
     with pytest.raises(InputError, match="at least 2"):
         _nlayer(1)

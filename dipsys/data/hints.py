@@ -8,8 +8,10 @@ the pixels the user assigned. Pixels claimed by two hints are dropped from both.
 
 Automatic methods (``method``):
     - ``saliency``: the Double-DIP papers' histogram-equalisation thresholds on dipsys's own
-      colour-contrast saliency (the papers used an external MATLAB tool);
-    - ``spectral_residual``: the same thresholds on spectral-residual saliency;
+      colour-contrast saliency (the papers used an external MATLAB tool), reshaped by
+      :func:`dipsys.ops.hints.region_depth` into depth inside / outside the salient region, so
+      the foreground hint is the region's core rather than its high-contrast contour;
+    - ``spectral_residual``: the same on spectral-residual saliency;
     - ``intensity``: the same thresholds on the gray image itself (the three-layer reference);
     - ``clusters``: confident cores of K colour clusters, ordered by saliency;
     - ``auto``: ``saliency`` for two layers, ``clusters`` for more (saliency bands rarely
@@ -30,6 +32,7 @@ from dipsys.ops.hints import (
     cluster_hints,
     exclusive,
     hint_names,
+    region_depth,
     scribble_mask,
     threshold_hints,
 )
@@ -64,6 +67,7 @@ def automatic_hints(image: torch.Tensor, names: Sequence[str], method: str, seed
             score = small.mean(dim=0, keepdim=True)
         else:
             score = saliency_map(small, "contrast" if method == "saliency" else method)
+            score = region_depth(score)
         hints = threshold_hints(score, list(names))
     return {
         name: (resize(hint[None].float(), (height, width), mode="nearest")[0] > 0.5).float()

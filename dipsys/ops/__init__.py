@@ -29,6 +29,7 @@ from dipsys.ops.hints import (
     equalize,
     exclusive,
     hint_names,
+    region_depth,
     scribble_mask,
     threshold_hints,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "hint_names",
     "labels_from_gray",
     "mean_iou",
+    "region_depth",
     "remove_haze",
     "resize",
     "saliency_map",

@@ -59,6 +59,10 @@ class LayerDecomposition(pl.LightningModule):
         optimizer: factory taking the parameters (Hydra ``_partial_``); default Adam(lr=1e-3).
         select_every: steps between best-result checks.
         seed: seed of the fixed input noise.
+        image_conditioned: generators whose input is the (augmented) target stacked on their
+            noise, ``[T_k I, T_k z_g + σ_t·f_g·ε]``; their ``in_channels`` must count the
+            image's 3 channels. A mask generator that sees the image can label regions by their
+            appearance, including regions no hint touches.
     """
 
     #: name of the layer compared with ``data.gt`` (None: the task has no image ground truth).
@@ -74,6 +78,7 @@ class LayerDecomposition(pl.LightningModule):
         optimizer: OptimizerFactory | None = None,
         select_every: int = 8,
         seed: int = 0,
+        image_conditioned: Iterable[str] = (),
     ) -> None:
         super().__init__()
         missing = sorted(set(generators) - set(inputs))
@@ -94,6 +99,10 @@ class LayerDecomposition(pl.LightningModule):
                     f"working size is {self.size[1]}×{self.size[0]}: raise data.max_side"
                 )
         self.generators = nn.ModuleDict(dict(generators))
+        self.image_conditioned = frozenset(image_conditioned)
+        unknown = sorted(self.image_conditioned - set(self.generators))
+        if unknown:
+            raise InputError(f"image_conditioned names unknown generator(s): {', '.join(unknown)}")
         self.seed = int(seed)
         gen = torch.Generator().manual_seed(self.seed)
         for name in self.generators:
@@ -152,15 +161,26 @@ class LayerDecomposition(pl.LightningModule):
             z = z + (sigma * factor).to(z.dtype) * noise
         return z
 
-    def forward(self, ks: list[int], sigma: Tensor, step: int = 0) -> dict[str, Tensor]:
-        """Run every generator on its (augmented, perturbed) input."""
-        return {
-            name: net(self.generator_input(name, index, ks, sigma, step))
-            for index, (name, net) in enumerate(self.generators.items())
-        }
+    def forward(
+        self, ks: list[int], sigma: Tensor, step: int = 0, target: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        """Run every generator on its (augmented, perturbed) input.
+
+        ``target`` (n, 3, h, w), the batch's augmented image, is required when a generator is
+        image-conditioned.
+        """
+        outputs = {}
+        for index, (name, net) in enumerate(self.generators.items()):
+            z = self.generator_input(name, index, ks, sigma, step)
+            if name in self.image_conditioned:
+                if target is None:
+                    raise ValueError(f"generator '{name}' is image-conditioned: pass the target")
+                z = torch.cat([target.to(z), z], dim=1)
+            outputs[name] = net(z)
+        return outputs
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        outputs = self(batch["k"], batch["sigma"], batch["step"])
+        outputs = self(batch["k"], batch["sigma"], batch["step"], batch["target"])
         # Layers, compositing and losses in float32 whatever the autocast dtype: smoothness
         # terms of a smooth map are ~1e-6, below bf16's resolution near 0.5.
         layers = {name: x.float() for name, x in self.decompose(outputs, batch).items()}

@@ -7,7 +7,10 @@ step budget, so the schedule scales with ``trainer.max_steps``):
 
 1. **Hints** (steps < ``hint_fraction``·T): each layer fits the image where its hint is set,
    ``hint_layers`` = Σ_k ExtL1(y_k, I, h_k), and the mask fits the hints, ``hint_mask`` =
-   L1(m, h) with the uniform distribution 1/K where no hint is set.
+   L1(m, h) with the uniform distribution 1/K where no hint is set (the reference), or, with
+   ``uniform_unhinted=False``, ExtL1(m, h, known) on the hinted pixels only. The latter suits an
+   image-conditioned mask generator (``image_conditioned=[mask]``): it then learns the hinted
+   regions' appearance and carries it to unhinted pixels instead of being taught "undecided".
 2. **Decomposition**: ``recon`` = L1(Σ_k m_k·y_k, I) and ``onehot``, which pushes the mask to
    one-hot values; its weight ramps up in ten steps over the first ``onehot_ramp`` of the stage.
    The hint terms stay on for the first ``hint_keep`` of the stage, the mask's only on hinted
@@ -55,6 +58,8 @@ class _HintedSegmentation(LayerDecomposition):
         guided_radius: guided-filter radius for the final mask, in original-image pixels;
             None picks ``max(4, min(H, W) // 16)``.
         guided_eps: guided-filter regulariser.
+        uniform_unhinted: in stage 1, pull the mask to 1/K where no hint is set (the reference);
+            False fits the mask on hinted pixels only.
         **kwargs: the base class's (inputs, size, loss_weights, perturb, optimizer, ...).
     """
 
@@ -73,6 +78,7 @@ class _HintedSegmentation(LayerDecomposition):
         reset_optimizer: bool = True,
         guided_radius: int | None = None,
         guided_eps: float = 1e-4,
+        uniform_unhinted: bool = True,
         **kwargs: Any,
     ) -> None:
         if len(hint_names) != len(layer_names):
@@ -95,6 +101,7 @@ class _HintedSegmentation(LayerDecomposition):
         self.hint_fraction, self.hint_keep, self.onehot_ramp = hint_fraction, hint_keep, onehot_ramp
         self.reset_optimizer = reset_optimizer
         self.guided_radius, self.guided_eps = guided_radius, guided_eps
+        self.uniform_unhinted = bool(uniform_unhinted)
         self.set_schedule(1)
 
     @property
@@ -151,7 +158,10 @@ class _HintedSegmentation(LayerDecomposition):
                 for k, name in enumerate(self.layer_names)
             )
         if step < self.split:
-            terms["hint_mask"] = F.l1_loss(masks, hints + (1 - known) / self.num_labels)
+            if self.uniform_unhinted:
+                terms["hint_mask"] = F.l1_loss(masks, hints + (1 - known) / self.num_labels)
+            else:
+                terms["hint_mask"] = extended_l1(masks, hints, known)
             return terms
         if hinting:
             terms["hint_mask"] = extended_l1(masks, hints, known)
