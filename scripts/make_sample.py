@@ -8,7 +8,9 @@ pasted through a smooth blob over tinted grass) and ``three_regions.png`` with
 ``three_regions_labels.png`` (brick, gravel and grass regions, labels as gray levels 0/127/255);
 ``assets/transparency/`` (two photos mixed with opacities 0.3 and 0.6: ``mixture1.png``,
 ``mixture2.png``, ``layer1.png``, ``layer2.png``, ``alphas.json``) and ``assets/watermark/``
-(semi-transparent text on a photo: ``image.png``, ``clean.png``, ``box.json``).
+(semi-transparent text on a photo: ``image.png``, ``clean.png``, ``box.json``) and
+``assets/watermark_multi/`` (the same watermark on three photos: ``image<i>.png``,
+``clean<i>.png``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "rocket"
 SEGMENTATION = SAMPLE.parent / "segmentation"
 TRANSPARENCY = SAMPLE.parent / "transparency"
 WATERMARK = SAMPLE.parent / "watermark"
+WATERMARK_MULTI = SAMPLE.parent / "watermark_multi"
 
 
 def make_segmentation_samples(seed: int) -> None:
@@ -77,6 +80,19 @@ def make_watermark_samples(seed: int) -> None:
     print(f"wrote {WATERMARK}: box {case['box']}")
 
 
+def make_watermark_multi_samples(seed: int) -> None:
+    """One text watermark (same colour, same box) on three bundled photos."""
+    gen = torch.Generator().manual_seed(seed)
+    box = None
+    for index, name in enumerate(("coffee", "chelsea", "rocket"), start=1):
+        clean = fit_to_size(load_sample(name), (192, 256), gen)
+        case = watermark_case(clean, seed=seed + 2, box=box)
+        box = case["box"]
+        write_image(WATERMARK_MULTI / f"image{index}.png", case["image"])
+        write_image(WATERMARK_MULTI / f"clean{index}.png", case["clean"])
+    print(f"wrote {WATERMARK_MULTI}: box {box}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -101,6 +117,7 @@ def main() -> None:
     make_segmentation_samples(args.seed)
     make_transparency_samples(args.seed)
     make_watermark_samples(args.seed)
+    make_watermark_multi_samples(args.seed)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from dipsys.ops.compositing import overlay_watermark, remove_watermark
 from dipsys.ops.inpaint import inpaint
 from dipsys.ops.metrics import masked_psnr
 from dipsys.run import train
-from dipsys.tasks import Watermark
+from dipsys.tasks import Watermark, WatermarkMulti
 from dipsys.tasks.watermark import check_bbox
 from tests.conftest import ROOT
 
@@ -179,3 +179,59 @@ def test_box_outside_the_image_is_one_clear_line(tmp_path):
 def test_box_over_the_whole_image_is_an_input_error(rgb_image):
     with pytest.raises(InputError, match="whole 100×72 image"):
         SingleImageDataModule(str(rgb_image), boxes={"watermark": [0, 0, 100, 72]}).prepare()
+
+
+def _multi(images: int = 2) -> WatermarkMulti:
+    spec = NoiseSpec("uniform", 2, 0.01)
+
+    def factory(out_channels: int):
+        return lambda: SkipGenerator(2, out_channels, channels_down=(8, 8), channels_skip=(0, 4))
+
+    return WatermarkMulti(
+        clean_generator=factory(3),
+        watermark_generator=factory(3),
+        mask_generator=factory(1),
+        clean_input=spec,
+        shared_input=spec,
+        images=images,
+        size=SIZE,
+        loss_weights={"recon": 1.0, "smooth_watermark": 1.0, "sparse_mask": 0.05},
+    )
+
+
+def test_multi_image_watermark_shares_one_watermark():
+    task = _multi(images=3)
+    assert list(task.generators) == ["clean_1", "clean_2", "clean_3", "watermark", "mask"]
+    batch = _batch(0, torch.zeros(1, 1, *SIZE), torch.rand(1, 9, *SIZE))
+    layers = task.decompose(task(batch["k"], batch["sigma"]), batch)
+    recon = task.composite(layers)
+    assert recon.shape == (1, 9, *SIZE)
+    for i in range(3):
+        expected = overlay_watermark(layers[f"clean_{i + 1}"], layers["watermark"], layers["mask"])
+        assert torch.allclose(recon[:, 3 * i : 3 * i + 3], expected)
+    assert set(task.loss_terms(layers, recon, batch)) == {
+        "recon",
+        "smooth_watermark",
+        "sparse_mask",
+    }
+    mask = torch.zeros(1, 1, *SIZE)
+    mask[..., :8, :8] = 0.5
+    task.best = {name: torch.full((1, 3, *SIZE), 0.25) for name in task.clean_names}
+    task.best |= {"watermark": torch.ones(1, 3, *SIZE), "mask": mask}
+    original = torch.rand(9, 64, 96)
+    exported = task.export(original)
+    assert exported["clean_2"].shape == (3, 64, 96) and exported["mask"].shape == (1, 64, 96)
+    assert torch.allclose(exported["clean_2"][:, 40:, 40:], original[3:6, 40:, 40:])  # kept
+    assert torch.allclose(exported["clean_2"][:, :8, :8], torch.full((3, 8, 8), 0.25))
+    with pytest.raises(InputError, match="at least two images"):
+        _multi(images=1)
+
+
+def test_watermark_multi_writes_the_output_contract(make_cfg):
+    cfg = make_cfg("task=watermark_multi", "trainer.max_steps=3")
+    metrics = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    for name in ("clean_1", "clean_2", "clean_3", "watermark", "mask"):
+        assert cv2.imread(str(run / "layers" / f"{name}.png")).shape[:2] == (192, 256), name
+    assert {"psnr", "ssim", "input"} <= set(metrics) and metrics["steps"] == 3
+    assert (run / "checkpoints" / "last.ckpt").is_file()

@@ -5,6 +5,7 @@ from dipsys.tasks.dehaze import Dehaze
 from dipsys.tasks.segmentation import Segmentation, SegmentationNLayer
 from dipsys.tasks.transparency import Transparency
 from dipsys.tasks.watermark import Watermark
+from dipsys.tasks.watermark_multi import WatermarkMulti
 
 __all__ = [
     "Dehaze",
@@ -13,4 +14,5 @@ __all__ = [
     "SegmentationNLayer",
     "Transparency",
     "Watermark",
+    "WatermarkMulti",
 ]
