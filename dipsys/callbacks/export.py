@@ -12,6 +12,7 @@ import pytorch_lightning as pl
 import torch
 
 from dipsys.data.io import write_image
+from dipsys.data.video_io import write_layer_video
 from dipsys.ops.metrics import image_metrics
 
 __all__ = ["ExportResults", "image_metrics", "write_json"]
@@ -22,6 +23,14 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def _write_layer(folder: Path, name: str, layer: torch.Tensor) -> None:
+    """An image (C, H, W) as ``<name>.png``; a video (T, C, H, W) as ``<name>/<i>.png`` + mp4."""
+    if layer.dim() == 4:
+        write_layer_video(folder, name, layer)
+    else:
+        write_image(folder / f"{name}.png", layer)
 
 
 class ExportResults(pl.Callback):
@@ -88,8 +97,8 @@ class ExportResults(pl.Callback):
                 k: pl_module.mask_metrics(v, dm.gt_mask) for k, v in baselines.items()
             }
         for name, estimate in baselines.items():
-            write_image(out_dir / "baselines" / f"{name}.png", estimate)
+            _write_layer(out_dir / "baselines", name, estimate)
         for name, layer in self.layers.items():
-            write_image(out_dir / "layers" / f"{name}.png", layer)
+            _write_layer(out_dir / "layers", name, layer)
         write_json(out_dir / "metrics.json", metrics)
         self.metrics = metrics

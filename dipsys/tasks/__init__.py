@@ -4,6 +4,9 @@ from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.dehaze import Dehaze
 from dipsys.tasks.segmentation import Segmentation, SegmentationNLayer
 from dipsys.tasks.transparency import Transparency
+from dipsys.tasks.video_dehaze import VideoDehaze
+from dipsys.tasks.video_segmentation import VideoSegmentation
+from dipsys.tasks.video_transparency import VideoTransparency
 from dipsys.tasks.watermark import Watermark
 from dipsys.tasks.watermark_multi import WatermarkMulti
 
@@ -13,6 +16,9 @@ __all__ = [
     "Segmentation",
     "SegmentationNLayer",
     "Transparency",
+    "VideoDehaze",
+    "VideoSegmentation",
+    "VideoTransparency",
     "Watermark",
     "WatermarkMulti",
 ]

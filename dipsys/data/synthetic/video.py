@@ -61,3 +61,32 @@ def moving_object_video(
         layer[k, :, top : top + side, left : left + side] = patch
     video = masks * layer + (1 - masks) * back
     return {"frames": video, "masks": masks, "background": back}
+
+
+def transparent_video(
+    transmission: torch.Tensor, reflection: torch.Tensor, alphas: tuple[float, float] = (0.55, 0.7)
+) -> dict[str, torch.Tensor]:
+    """A moving transmission seen through a static reflection of varying strength.
+
+    .. math:: I_k = \\alpha_k \\cdot Y_k + (1 - \\alpha_k) \\cdot R
+
+    with ``α_k`` easing from ``alphas[0]`` to ``alphas[1]`` (a half cosine).
+
+    Returns:
+        ``frames``, ``transmission`` (the frames of Y), ``reflection`` (R) and ``alpha``.
+
+    Shape:
+        - transmission: :math:`(T, 3, H, W)`; reflection: :math:`(3, H, W)`
+        - frames: :math:`(T, 3, H, W)`; alpha: :math:`(T,)`
+    """
+    frames = transmission.shape[0]
+    ease = (1 - torch.cos(torch.linspace(0, math.pi, frames))) / 2
+    alpha = alphas[0] + (alphas[1] - alphas[0]) * ease
+    weight = alpha.view(frames, 1, 1, 1)
+    video = weight * transmission.float() + (1 - weight) * reflection.float()[None]
+    return {
+        "frames": video.clamp(0, 1),
+        "transmission": transmission.float(),
+        "reflection": reflection.float(),
+        "alpha": alpha,
+    }

@@ -1,0 +1,161 @@
+"""The video DataModule: all frames of a short clip as one batch per step.
+
+A video task shares one generator per layer across the frames, so every step fits all T frames
+together: the batch is the clip itself, ``target`` = (T, 3, h, w), and each frame takes the same
+dihedral transform T_k (the task transforms every frame's input noise with it). Treating frames
+as the batch axis (rather than stacking them on channels, as the multi-image module does) lets
+the generators run once on T inputs and keeps every per-image loss and compositing equation of
+the image tasks unchanged.
+
+Ground truth for video is a folder of frames (``gt``, ``gt2``, ``gt_mask``) with one frame per
+input frame. Segmentation hints are resolved per frame: a hint given as a folder of masks
+contributes its i-th file to frame i; boxes and scribbles apply to every frame; names given
+nothing are generated automatically from each frame (``hints.method``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dipsys.data.hints import hints_from_config
+from dipsys.data.schedules import AugmentationPlan
+from dipsys.data.single_image import SingleImageDataModule, _shrink_hint, working_size
+from dipsys.data.video_io import frame_files, read_video
+from dipsys.errors import InputError
+from dipsys.ops.dihedral import NUM_DIHEDRAL, dihedral
+from dipsys.ops.resize import resize
+
+_HINT_OPTIONS = {"layers", "boxes", "scribbles", "scribble_width", "method"}
+
+
+class VideoDataModule(SingleImageDataModule):
+    """A clip of T same-size frames fitted jointly, one batch of T frames per step.
+
+    .. math:: \\text{target} = [T_k I^{(1)}, \\dots, T_k I^{(T)}] \\quad (\\text{batch})
+
+    Args:
+        video: a video file (mp4, avi, ...) or a folder of frames.
+        image: must stay None; video tasks read ``data.video``.
+        gt, gt2: optional folders of ground-truth frames (first / second layer).
+        gt_mask: optional folder of ground-truth masks, one per frame.
+        hints: the ``data.hints`` mapping; mask entries may be folders of per-frame masks.
+        **kwargs: as :class:`SingleImageDataModule` (``max_side``, ``multiple``, ``min_side``,
+            ``augmentation``, ``noise_schedule``, ``steps_per_epoch``, ``seed``).
+
+    Shape:
+        - ``original``: (T, 3, H, W); ``image``: (T, 3, h, w); ``gt``, ``gt2``: (T, 3, H, W);
+          ``gt_mask``: (T, 1, H, W); ``hints``: name → (T, 1, H, W)
+        - batch: ``target`` (T, 3, h, w), ``k`` T equal ints, ``aligned/hint_<name>``
+          (T, 1, h, w)
+    """
+
+    def __init__(
+        self,
+        video: str | None = None,
+        image: str | None = None,
+        gt: str | None = None,
+        gt2: str | None = None,
+        gt_mask: str | None = None,
+        hints: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if image is not None:
+            raise InputError("this task fits a video: give data.video=<file or folder of frames>")
+        if video is None:
+            raise InputError("data.video is required: a video file or a folder of frames")
+        super().__init__(image=None, hints=hints, **kwargs)
+        self.video_path = str(video)
+        self.gt_path, self.gt2_path, self.gt_mask_path = gt, gt2, gt_mask
+
+    @property
+    def num_frames(self) -> int:
+        self.prepare()
+        return int(self.original.shape[0])
+
+    def prepare(self) -> None:
+        """Read and check the clip and its ground truth, choose the working size, make hints.
+
+        Raises:
+            InputError: a missing/empty/undecodable video or folder, frames smaller than the
+                generators allow, or ground truth / hint folders of another frame count or size.
+        """
+        if self.original is not None:
+            return
+        original = read_video(self.video_path)
+        count, _, height, width = original.shape
+        if min(height, width) < self.multiple:
+            raise InputError(
+                f"video {self.video_path} is {width}×{height}; the generators need at least "
+                f"{self.multiple}×{self.multiple} pixels"
+            )
+        self.gt = self._read_truth("ground truth", self.gt_path, original)
+        self.gt2 = self._read_truth("second ground truth", self.gt2_path, original)
+        self.gt_mask = self._read_truth("ground-truth mask", self.gt_mask_path, original, True)
+        size = working_size(height, width, self.max_side, self.multiple, self.min_side)
+        self.image = resize(original, size)
+        if self.hint_config is not None:
+            self._frame_hints(original, size)
+        self.plan = AugmentationPlan(
+            self.augmentation, 1, square=size[0] == size[1], seed=self.seed
+        )
+        self._augmented = {
+            name: [dihedral(x, k) for k in range(NUM_DIHEDRAL)]
+            for name, x in {"target": self.image, **self.aligned}.items()
+        }
+        self.original = original
+
+    def _read_truth(
+        self, what: str, path: str | None, original: torch.Tensor, masks: bool = False
+    ) -> torch.Tensor | None:
+        if path is None:
+            return None
+        truth = read_video(path, masks=masks)
+        if truth.shape[0] != original.shape[0]:
+            raise InputError(
+                f"{what} {path} has {truth.shape[0]} frames but the video has {original.shape[0]}"
+            )
+        self._check_same_size(what, path, truth, original)
+        return truth
+
+    def _frame_hints(self, original: torch.Tensor, size: tuple[int, int]) -> None:
+        """Resolve the hints of every frame (folder entries give their i-th file to frame i)."""
+        config = dict(self.hint_config)
+        folders = {}
+        for name, value in config.items():
+            if name not in _HINT_OPTIONS and value is not None and Path(str(value)).is_dir():
+                files = frame_files(value)
+                if len(files) != original.shape[0]:
+                    raise InputError(
+                        f"hint folder {value} has {len(files)} frames but the video has "
+                        f"{original.shape[0]}"
+                    )
+                folders[name] = files
+        per_frame = []
+        for index, frame in enumerate(original):
+            frame_config = config | {name: str(files[index]) for name, files in folders.items()}
+            per_frame.append(hints_from_config(frame, frame_config, seed=self.seed))
+        for name in per_frame[0]:
+            self.hints[name] = torch.stack([hints[name] for hints in per_frame])
+            self.aligned[f"hint_{name}"] = torch.stack(
+                [_shrink_hint(hints[name], size) for hints in per_frame]
+            )
+
+    def batch(self, step: int) -> dict[str, Any]:
+        """Every frame under the plan's transform for ``step`` (see the class docstring)."""
+        total = self.total_steps
+        last = step >= total - 1
+        k = self.plan(step, total)[0]
+        sigma = 0.0 if last else float(self.noise_schedule(step, total))
+        batch = {
+            "k": [k] * self.image.shape[0],
+            "sigma": torch.tensor(sigma),
+            "step": step,
+            "last": last,
+        }
+        for name, views in self._augmented.items():
+            batch[name if name == "target" else f"aligned/{name}"] = views[k]
+        return batch

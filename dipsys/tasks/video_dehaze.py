@@ -1,0 +1,89 @@
+"""Video dehazing: Double-DIP dehazing over a clip, one airlight for all frames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dipsys.losses.terms import std_loss
+from dipsys.ops.dark_channel import dcp_dehaze, estimate_airlight
+from dipsys.ops.dihedral import dihedral
+from dipsys.tasks.dehaze import Dehaze
+from dipsys.tasks.video import VideoDecomposition
+
+
+class VideoDehaze(VideoDecomposition, Dehaze):
+    """Clean frames, transmissions and one airlight from a hazy clip.
+
+    .. math:: I^{(i)} \\approx t^{(i)} \\cdot J^{(i)} + (1 - t^{(i)}) \\cdot A
+
+    ``J^{(i)} = G_J(z_J^{(i)})`` and ``t^{(i)} = G_t(z_t^{(i)})``; generators in ``drifting`` (by
+    default both, so the scene and the haze may change) get a gradually changing code per
+    frame, the others one code for all frames (``drifting=[transmission]`` for a still scene).
+    A₀, when not given, is the per-channel median over frames of the dark-channel airlight; the
+    transmission prior is each frame's dark-channel transmission under A₀. Loss terms and the
+    per-frame export (guided filter, J = (I − (1 − t)·A) / t) are
+    :class:`~dipsys.tasks.dehaze.Dehaze`'s; the baseline is the dark channel prior per frame.
+
+    Args:
+        generators: ``clean`` and ``transmission``.
+        frames: T (None: the data module's count).
+        drifting: generators with one drifting code per frame.
+        drift: ρ, the per-frame code step relative to the code (module :mod:`dipsys.tasks.video`).
+        **kwargs: :class:`~dipsys.tasks.dehaze.Dehaze`'s.
+
+    Shape:
+        - batch ``target``: (T, 3, h, w); layers: ``clean``, ``airlight`` (T, 3, h, w),
+          ``transmission`` (T, 1, h, w)
+        - exported: each layer (T, C, H, W) at the original size
+    """
+
+    def __init__(
+        self,
+        generators: Mapping[str, nn.Module],
+        frames: int | None = None,
+        drifting: Iterable[str] = ("clean", "transmission"),
+        drift: float = 0.1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(generators, **kwargs)
+        self.init_video(frames, drifting, drift)
+
+    def setup(self, stage: str) -> None:
+        """Per-frame codes, A₀ (median over frames) and the per-frame transmission prior."""
+        self._build_frame_codes(self.trainer.datamodule.num_frames)
+        if torch.isnan(self.airlight0).any():
+            estimates = estimate_airlight(self.trainer.datamodule.original)  # (T, 3, 1, 1)
+            self.airlight0 = estimates.median(dim=0, keepdim=True).values.to(self.airlight0)
+        if self.use_transmission_prior:
+            frames = self.trainer.datamodule.image.to(self.airlight0)
+            airlight = self.airlight0.expand(frames.shape[0], -1, -1, -1)
+            self.transmission_dcp = dcp_dehaze(frames, airlight=airlight)["transmission"]
+
+    def loss_terms(
+        self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]
+    ) -> dict[str, Tensor]:
+        terms = {
+            "recon": F.mse_loss(recon, batch["target"]),
+            "smooth_t": std_loss(layers["transmission"]),
+        }
+        if self.use_transmission_prior:
+            prior = dihedral(self.transmission_dcp, batch["k"][0]).to(recon)
+            active = self.transmission_steps is None or batch["step"] < self.transmission_steps
+            terms["transmission_prior"] = F.mse_loss(layers["transmission"], prior) * float(active)
+        if self.airlight_mode == "learned":
+            airlight = layers["airlight"]
+            terms["smooth_airlight"] = std_loss(airlight)
+            anchor = F.mse_loss(airlight, self.airlight0.to(airlight).expand_as(airlight))
+            terms["airlight_anchor"] = anchor * float(batch["step"] < self.anchor_steps)
+        return terms
+
+    def baselines(self, original: Tensor) -> dict[str, Tensor]:
+        return {"dcp": dcp_dehaze(original)["clean"]}
+
+    def report(self, layers: dict[str, Tensor], datamodule: Any) -> dict[str, Any]:
+        return {"frames": int(datamodule.num_frames), "airlight": self.airlight0.flatten().tolist()}
