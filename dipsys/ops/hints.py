@@ -110,18 +110,41 @@ def equalize(score: Tensor) -> Tensor:
     return torch.from_numpy(equalised.astype(np.float32))[None].to(score.device)
 
 
+def _salient_region(plane: Tensor) -> np.ndarray | None:
+    """Otsu's split of a score map, cleaned; None when the score holds no region."""
+    levels = plane.clamp(0, 1).mul(255).round().to(torch.uint8).contiguous().numpy()
+    if int(levels.max()) == int(levels.min()):
+        return None
+    _, region = cv2.threshold(levels, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    radius = max(1, round(0.015 * max(levels.shape)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    cleaned = cv2.morphologyEx(region, cv2.MORPH_OPEN, kernel)
+    cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel)
+    if cleaned.any() and not cleaned.all():
+        region = cleaned
+    if region.all() or not region.any():
+        return None
+    return region
+
+
+def _signed_distance(region: np.ndarray) -> np.ndarray:
+    """Distance to the region's border, positive inside, negative outside (pixels)."""
+    inside = cv2.distanceTransform(region, cv2.DIST_L2, 5)
+    outside = cv2.distanceTransform(1 - region, cv2.DIST_L2, 5)
+    return inside - outside
+
+
 def region_depth(score: Tensor) -> Tensor:
     """A saliency map reshaped into depth inside / outside its salient region.
 
     .. math:: R = \\{s > \\tau_{Otsu}\\}, \\qquad
         d(x) = \\operatorname{dist}(x, \\bar R) - \\operatorname{dist}(x, R)
 
-    normalised to [0, 1] (0.5 on the region's border). ``R`` is cleaned by an opening and a
-    closing (radius ~1.5% of the longest side) and the result smoothed by the raw score
-    (a ``1e-3`` weight breaks ties). Thresholds on ``d`` pick the region's deepest interior and
-    the pixels farthest from it, instead of the score's raw extremes: a textured object's
-    saliency peaks on its contour and on high-contrast grain, so the top fraction of the raw
-    score is a thin outline, a poor hint for the layer inside it.
+    normalised to [0, 1]. ``R`` is cleaned by an opening and a closing (radius ~1.5% of the
+    longest side); the raw score, with a ``1e-3`` weight, breaks ties. Thresholds on ``d`` pick
+    the region's deepest interior and the pixels farthest from it, instead of the score's raw
+    extremes: a textured object's saliency peaks on its contour and on high-contrast grain, so
+    the top fraction of the raw score is a thin outline, a poor hint for the layer inside it.
 
     Args:
         score: Saliency map in [0, 1].
@@ -134,21 +157,10 @@ def region_depth(score: Tensor) -> Tensor:
         - output: ``(1, H, W)``
     """
     plane = _score_plane(score).detach().to("cpu", torch.float32)
-    levels = plane.clamp(0, 1).mul(255).round().to(torch.uint8).contiguous().numpy()
-    if int(levels.max()) == int(levels.min()):
+    region = _salient_region(plane)
+    if region is None:
         return plane[None].to(score.device)
-    _, region = cv2.threshold(levels, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    radius = max(1, round(0.015 * max(levels.shape)))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-    cleaned = cv2.morphologyEx(region, cv2.MORPH_OPEN, kernel)
-    cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel)
-    if cleaned.any() and not cleaned.all():
-        region = cleaned
-    if region.all() or not region.any():
-        return plane[None].to(score.device)
-    inside = cv2.distanceTransform(region, cv2.DIST_L2, 5)
-    outside = cv2.distanceTransform(1 - region, cv2.DIST_L2, 5)
-    depth = inside - outside + 1e-3 * plane.numpy()
+    depth = _signed_distance(region) + 1e-3 * plane.numpy()
     depth = (depth - depth.min()) / max(float(np.ptp(depth)), 1e-12)
     return torch.from_numpy(depth.astype(np.float32))[None].to(score.device)
 
