@@ -44,9 +44,10 @@ _BAND = 16.0
 # cluster_hints works at this longest side: clusters are coarse, and k-means cost is linear in
 # the pixel count.
 _CLUSTER_MAX_SIDE = 128
-# Weight of the (x, y) position, in Lab units per image side: small enough that colour decides,
+# Weight of the (x, y) position, in Lab units per image side: small enough that colour decides
+# (a larger weight makes the cores central blobs and leaves region ends unhinted),
 # large enough that equal colours far apart split and that a flat image still gives K clusters.
-_POSITION_WEIGHT = 20.0
+_POSITION_WEIGHT = 4.0
 
 
 def hint_names(count: int) -> list[str]:
@@ -246,7 +247,7 @@ def cluster_hints(
     image: Tensor,
     names: Sequence[str],
     score: Tensor | None = None,
-    core: float = 0.5,
+    core: float = 0.7,
     seed: int = 0,
 ) -> dict[str, Tensor]:
     """Automatic hints for ``K = len(names)`` regions from colour clusters.
@@ -255,7 +256,7 @@ def cluster_hints(
         \\quad \\ell(x) = \\arg\\min_k \\lVert f(x) - \\mu_k \\rVert
 
     k-means with K clusters (``cv2.kmeans``, k-means++ seeded by ``seed``, so reproducible) on
-    the smoothed Lab colour plus the position scaled by ``λ = 20`` Lab units per image side
+    the smoothed Lab colour plus the position scaled by ``λ = 4`` Lab units per image side
     ``S``, computed with the longest side shrunk to at most 128 px. Only each cluster's
     confident core becomes a hint: pixels whose margin ``d_2 − d_1`` (distance to the
     second-nearest centre minus to their own) is in the top ``core`` fraction of their cluster
