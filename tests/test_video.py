@@ -16,6 +16,7 @@ from dipsys.data.synthetic import (
     moving_object_video,
     transparent_video,
 )
+from dipsys.data.video import VideoDataModule
 from dipsys.data.video_io import read_video, write_frames, write_video
 from dipsys.errors import InputError
 from dipsys.nn import NoiseSpec, SkipGenerator
@@ -72,6 +73,21 @@ def test_video_segmentation_feeds_drifting_codes_to_the_mask_only_where_asked():
     assert not torch.equal(mask[0], mask[1])
     with pytest.raises(InputError, match="built for 5 frames"):
         task.generator_input("mask", 2, [0] * 3, sigma)
+
+
+def test_still_pixels_join_every_frames_background_hint(tmp_path):
+    brick = colorize(load_sample("brick"), (0.9, 0.45, 0.3))
+    moving = moving_object_video(brick, load_sample("grass"), FRAMES, SIZE)
+    write_frames(tmp_path / "frames", moving["frames"])
+    hints = {"layers": 2, "method": "auto"}
+    kwargs = {"video": str(tmp_path / "frames"), "hints": hints, "multiple": 8}
+    plain, still = VideoDataModule(**kwargs), VideoDataModule(still_background=0.02, **kwargs)
+    plain.prepare(), still.prepare()
+    ever_covered = moving["masks"].amax(dim=0, keepdim=True) > 0.5
+    assert still.hints["bg"].sum() > plain.hints["bg"].sum()
+    assert torch.equal(still.hints["fg"], plain.hints["fg"])
+    added = (still.hints["bg"] > plain.hints["bg"]).expand_as(moving["masks"])
+    assert not (added & ever_covered.expand_as(added)).any()
 
 
 def _videos(root: Path) -> dict[str, list[str]]:

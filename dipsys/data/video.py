@@ -10,7 +10,9 @@ the image tasks unchanged.
 Ground truth for video is a folder of frames (``gt``, ``gt2``, ``gt_mask``) with one frame per
 input frame. Segmentation hints are resolved per frame: a hint given as a folder of masks
 contributes its i-th file to frame i; boxes and scribbles apply to every frame; names given
-nothing are generated automatically from each frame (``hints.method``).
+nothing are generated automatically from each frame (``hints.method``). With
+``still_background``, pixels whose colour never changes over the clip join every frame's
+background hint (a static camera: what never moves is background).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class VideoDataModule(SingleImageDataModule):
         gt, gt2: optional folders of ground-truth frames (first / second layer).
         gt_mask: optional folder of ground-truth masks, one per frame.
         hints: the ``data.hints`` mapping; mask entries may be folders of per-frame masks.
+        still_background: when set, pixels whose colour range over the clip,
+            mean_c (max_i I_c − min_i I_c), stays below it are added to every frame's ``bg``
+            hint where no ``fg`` hint is set (two-layer hints; None: off).
         **kwargs: as :class:`SingleImageDataModule` (``max_side``, ``multiple``, ``min_side``,
             ``augmentation``, ``noise_schedule``, ``steps_per_epoch``, ``seed``).
 
@@ -61,6 +66,7 @@ class VideoDataModule(SingleImageDataModule):
         gt2: str | None = None,
         gt_mask: str | None = None,
         hints: Mapping[str, Any] | None = None,
+        still_background: float | None = None,
         **kwargs: Any,
     ) -> None:
         if image is not None:
@@ -70,6 +76,7 @@ class VideoDataModule(SingleImageDataModule):
         super().__init__(image=None, hints=hints, **kwargs)
         self.video_path = str(video)
         self.gt_path, self.gt2_path, self.gt_mask_path = gt, gt2, gt_mask
+        self.still_background = still_background
 
     @property
     def num_frames(self) -> int:
@@ -138,6 +145,11 @@ class VideoDataModule(SingleImageDataModule):
         for index, frame in enumerate(original):
             frame_config = config | {name: str(files[index]) for name, files in folders.items()}
             per_frame.append(hints_from_config(frame, frame_config, seed=self.seed))
+        if self.still_background is not None and {"fg", "bg"} == set(per_frame[0]):
+            spread = (original.amax(dim=0) - original.amin(dim=0)).mean(dim=0, keepdim=True)
+            still = (spread < self.still_background).float()
+            for hints in per_frame:
+                hints["bg"] = torch.maximum(hints["bg"], still * (1 - hints["fg"]))
         for name in per_frame[0]:
             self.hints[name] = torch.stack([hints[name] for hints in per_frame])
             self.aligned[f"hint_{name}"] = torch.stack(

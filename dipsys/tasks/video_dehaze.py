@@ -24,8 +24,9 @@ class VideoDehaze(VideoDecomposition, Dehaze):
     ``J^{(i)} = G_J(z_J^{(i)})`` and ``t^{(i)} = G_t(z_t^{(i)})``; generators in ``drifting`` (by
     default both, so the scene and the haze may change) get a gradually changing code per
     frame, the others one code for all frames (``drifting=[transmission]`` for a still scene).
-    A₀, when not given, is the per-channel median over frames of the dark-channel airlight; the
-    transmission prior is each frame's dark-channel transmission under A₀. Loss terms and the
+    A₀, when not given, is the dark-channel airlight of the frame where it is brightest: the
+    estimate is biased low where the haze is thin, and the clip shares one A. The transmission
+    prior is each frame's dark-channel transmission under A₀. Loss terms and the
     per-frame export (guided filter, J = (I − (1 − t)·A) / t) are
     :class:`~dipsys.tasks.dehaze.Dehaze`'s; the baseline is the dark channel prior per frame.
 
@@ -54,11 +55,12 @@ class VideoDehaze(VideoDecomposition, Dehaze):
         self.init_video(frames, drifting, drift)
 
     def setup(self, stage: str) -> None:
-        """Per-frame codes, A₀ (median over frames) and the per-frame transmission prior."""
+        """Per-frame codes, A₀ (brightest frame's estimate), per-frame transmission prior."""
         self._build_frame_codes(self.trainer.datamodule.num_frames)
         if torch.isnan(self.airlight0).any():
             estimates = estimate_airlight(self.trainer.datamodule.original)  # (T, 3, 1, 1)
-            self.airlight0 = estimates.median(dim=0, keepdim=True).values.to(self.airlight0)
+            brightest = int(estimates.mean(dim=(1, 2, 3)).argmax())
+            self.airlight0 = estimates[brightest : brightest + 1].to(self.airlight0)
         if self.use_transmission_prior:
             frames = self.trainer.datamodule.image.to(self.airlight0)
             airlight = self.airlight0.expand(frames.shape[0], -1, -1, -1)
