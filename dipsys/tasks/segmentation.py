@@ -40,9 +40,10 @@ from dipsys.ops.hints import hint_names as default_hint_names
 from dipsys.ops.labels import binary_iou, labels_from_gray, mean_iou
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
+from dipsys.tasks.stages import TwoStages
 
 
-class _HintedSegmentation(LayerDecomposition):
+class _HintedSegmentation(TwoStages, LayerDecomposition):
     """Hints, the two-stage schedule, compositing and export shared by the segmentation tasks.
 
     Args:
@@ -111,21 +112,10 @@ class _HintedSegmentation(LayerDecomposition):
     # -- the two-stage schedule ---------------------------------------------------------------
     def set_schedule(self, total_steps: int) -> None:
         """Stage boundaries for a budget of ``total_steps``."""
-        self.split = min(total_steps - 1, round(self.hint_fraction * total_steps))
+        super().set_schedule(total_steps)
         stage2 = total_steps - self.split
         self.hint_end = self.split + round(self.hint_keep * stage2)
         self.ramp_steps = max(1, round(self.onehot_ramp * stage2))
-
-    def setup(self, stage: str) -> None:
-        self.set_schedule(int(self.trainer.max_steps))
-
-    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
-        if self.reset_optimizer and batch["step"] == self.split > 0:
-            for optimizer in self.trainer.optimizers:
-                optimizer.state.clear()
-
-    def selectable(self, step: int) -> bool:
-        return step >= self.split
 
     # -- the model ----------------------------------------------------------------------------
     def probabilities(self, layers: Mapping[str, Tensor]) -> Tensor:

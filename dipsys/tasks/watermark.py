@@ -16,6 +16,7 @@ from dipsys.ops.inpaint import inpaint
 from dipsys.ops.metrics import image_metrics, masked_psnr
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
+from dipsys.tasks.stages import TwoStages
 
 
 def check_bbox(bbox: Any) -> list[float]:
@@ -43,7 +44,7 @@ def check_bbox(bbox: Any) -> list[float]:
     return coords
 
 
-class Watermark(LayerDecomposition):
+class Watermark(TwoStages, LayerDecomposition):
     """Double-DIP watermark removal from one image and the watermark's bounding box ``h``.
 
     .. math:: I \\approx h M \\cdot W + (1 - h M) \\cdot C
@@ -108,10 +109,6 @@ class Watermark(LayerDecomposition):
         self.set_schedule(1)
 
     # -- the two-stage schedule -----------------------------------------------------------------
-    def set_schedule(self, total_steps: int) -> None:
-        """Stage 2 begins at ``split`` of a budget of ``total_steps`` (at least its last step)."""
-        self.split = min(total_steps - 1, round(self.hint_fraction * total_steps))
-
     def setup(self, stage: str) -> None:
         box = self.trainer.datamodule.boxes.get(self.box_name)
         if box is None:
@@ -121,15 +118,7 @@ class Watermark(LayerDecomposition):
                 f"task.bbox {self.bbox} covers the whole image: nothing outside it shows the "
                 "clean image"
             )
-        self.set_schedule(int(self.trainer.max_steps))
-
-    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
-        if self.reset_optimizer and batch["step"] == self.split > 0:
-            for optimizer in self.trainer.optimizers:
-                optimizer.state.clear()
-
-    def selectable(self, step: int) -> bool:
-        return step >= self.split
+        super().setup(stage)
 
     # -- the model ------------------------------------------------------------------------------
     def decompose(self, outputs: dict[str, Tensor], batch: dict[str, Any]) -> dict[str, Tensor]:
