@@ -132,7 +132,7 @@ class Dehaze(LayerDecomposition):
             "smooth_t": std_loss(layers["transmission"]),
         }
         if self.use_transmission_prior:
-            prior = dihedral_stack(self.transmission_dcp, batch["k"]).to(recon)
+            prior = self.transmission_prior_target(batch).to(recon)
             active = self.transmission_steps is None or batch["step"] < self.transmission_steps
             terms["transmission_prior"] = F.mse_loss(layers["transmission"], prior) * float(active)
         if self.airlight_mode == "learned":
@@ -141,6 +141,10 @@ class Dehaze(LayerDecomposition):
             anchor = F.mse_loss(airlight, self.airlight0.to(airlight).expand_as(airlight))
             terms["airlight_anchor"] = anchor * float(batch["step"] < self.anchor_steps)
         return terms
+
+    def transmission_prior_target(self, batch: dict[str, Any]) -> Tensor:
+        """t_DCP in the batch's orientation, one copy per transform of the batch."""
+        return dihedral_stack(self.transmission_dcp, batch["k"])
 
     def export(self, original: Tensor) -> dict[str, Tensor]:
         image = original[None].to(self.best["transmission"])

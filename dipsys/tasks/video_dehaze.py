@@ -6,10 +6,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dipsys.losses.terms import std_loss
 from dipsys.ops.dark_channel import dcp_dehaze, estimate_airlight
 from dipsys.ops.dihedral import dihedral
 from dipsys.tasks.dehaze import Dehaze
@@ -66,23 +64,9 @@ class VideoDehaze(VideoDecomposition, Dehaze):
             airlight = self.airlight0.expand(frames.shape[0], -1, -1, -1)
             self.transmission_dcp = dcp_dehaze(frames, airlight=airlight)["transmission"]
 
-    def loss_terms(
-        self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]
-    ) -> dict[str, Tensor]:
-        terms = {
-            "recon": F.mse_loss(recon, batch["target"]),
-            "smooth_t": std_loss(layers["transmission"]),
-        }
-        if self.use_transmission_prior:
-            prior = dihedral(self.transmission_dcp, batch["k"][0]).to(recon)
-            active = self.transmission_steps is None or batch["step"] < self.transmission_steps
-            terms["transmission_prior"] = F.mse_loss(layers["transmission"], prior) * float(active)
-        if self.airlight_mode == "learned":
-            airlight = layers["airlight"]
-            terms["smooth_airlight"] = std_loss(airlight)
-            anchor = F.mse_loss(airlight, self.airlight0.to(airlight).expand_as(airlight))
-            terms["airlight_anchor"] = anchor * float(batch["step"] < self.anchor_steps)
-        return terms
+    def transmission_prior_target(self, batch: dict[str, Any]) -> Tensor:
+        """Each frame's t_DCP under the batch's one transform (the frames are the batch)."""
+        return dihedral(self.transmission_dcp, batch["k"][0])
 
     def baselines(self, original: Tensor) -> dict[str, Tensor]:
         return {"dcp": dcp_dehaze(original)["clean"]}
