@@ -7,7 +7,11 @@ layer ``W`` seen through a per-pixel opacity ``M`` over the clean image ``C``. A
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import Tensor
+
+from dipsys.errors import InputError
 
 __all__ = [
     "alpha_blend",
@@ -34,6 +38,18 @@ def alpha_blend(layer1: Tensor, layer2: Tensor, alpha: Tensor) -> Tensor:
         - output: ``(B, C, H, W)``
     """
     return alpha * layer1 + (1 - alpha) * layer2
+
+
+def check_alpha_range(alpha_range: Sequence[float]) -> tuple[float, float]:
+    """The ``(low, high)`` range opacities are mapped to, checked: ``0 <= low < high <= 1``.
+
+    Raises:
+        InputError: the range is empty or leaves [0, 1].
+    """
+    low, high = (float(v) for v in alpha_range)
+    if not 0.0 <= low < high <= 1.0:
+        raise InputError(f"task alpha_range needs 0 <= low < high <= 1, got {[low, high]}")
+    return low, high
 
 
 def mixing_weight(alpha_map: Tensor, low: float = 0.05, high: float = 0.95) -> Tensor:

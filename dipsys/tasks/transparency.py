@@ -12,7 +12,12 @@ from torch import Tensor, nn
 from dipsys.errors import InputError
 from dipsys.losses.terms import exclusion_loss
 from dipsys.nn.noise import NoiseSpec
-from dipsys.ops.compositing import alpha_blend, mixing_weight, solve_mixtures
+from dipsys.ops.compositing import (
+    alpha_blend,
+    check_alpha_range,
+    mixing_weight,
+    solve_mixtures,
+)
 from dipsys.ops.metrics import image_metrics
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
@@ -88,9 +93,7 @@ class Transparency(LayerDecomposition):
         count = int(mixtures)
         if count < 1:
             raise InputError(f"transparency needs at least one mixture, got {mixtures}")
-        low, high = (float(v) for v in alpha_range)
-        if not 0.0 <= low < high <= 1.0:
-            raise InputError(f"task alpha_range needs 0 <= low < high <= 1, got {[low, high]}")
+        low, high = check_alpha_range(alpha_range)
         alphas = [f"alpha{i}" for i in range(1, count + 1)]
         generators = {name: layer_generator() for name in LAYERS}
         generators |= {name: alpha_generator() for name in alphas}

@@ -8,10 +8,9 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dipsys.errors import InputError
 from dipsys.losses.terms import exclusion_loss
 from dipsys.nn.noise import NoiseSpec
-from dipsys.ops.compositing import alpha_blend, mixing_weight
+from dipsys.ops.compositing import alpha_blend, check_alpha_range, mixing_weight
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.video import VideoDecomposition
@@ -74,9 +73,7 @@ class VideoTransparency(VideoDecomposition, LayerDecomposition):
         solve_layers: bool = True,
         **kwargs: Any,
     ) -> None:
-        low, high = (float(v) for v in alpha_range)
-        if not 0.0 <= low < high <= 1.0:
-            raise InputError(f"task alpha_range needs 0 <= low < high <= 1, got {[low, high]}")
+        low, high = check_alpha_range(alpha_range)
         generators = {"layer1": layer_generator(), "layer2": layer_generator()}
         generators["alpha"] = alpha_generator()
         inputs = {"layer1": layer_input, "layer2": layer_input, "alpha": alpha_input}
