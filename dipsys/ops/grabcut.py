@@ -19,17 +19,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dipsys.ops.labels import single_plane
 from dipsys.ops.resize import resize
 
 __all__ = ["grabcut"]
-
-
-def _hint_plane(mask: Tensor) -> Tensor:
-    if mask.ndim == 3 and mask.shape[0] == 1:
-        return mask[0]
-    if mask.ndim == 2:
-        return mask
-    raise ValueError(f"expected a hint (1, H, W) or (H, W), got shape {tuple(mask.shape)}")
 
 
 def _shrink_hints(hints: list[Tensor], size: tuple[int, int]) -> list[np.ndarray]:
@@ -38,7 +31,9 @@ def _shrink_hints(hints: list[Tensor], size: tuple[int, int]) -> list[np.ndarray
     Nearest-neighbour sampling can miss a thin scribble entirely; such a hint is instead taken
     as every working pixel it touches (area coverage > 0), minus the pixels of other hints.
     """
-    planes = [_hint_plane(h).detach().to("cpu", torch.float32)[None, None] for h in hints]
+    planes = [
+        single_plane(h, "a hint").detach().to("cpu", torch.float32)[None, None] for h in hints
+    ]
     small = [resize(p, size, mode="nearest")[0, 0] > 0.5 for p in planes]
     for k, plane in enumerate(planes):
         if not small[k].any() and bool((plane > 0.5).any()):
@@ -131,7 +126,7 @@ def grabcut(
         raise ValueError(f"grabcut needs at least 2 hints, got {count}")
     height, width = image.shape[-2:]
     for name, mask in hints.items():
-        if tuple(_hint_plane(mask).shape) != (height, width):
+        if tuple(single_plane(mask, "a hint").shape) != (height, width):
             raise ValueError(
                 f"hint '{name}' has shape {tuple(mask.shape)} but the image is {height}×{width}"
             )

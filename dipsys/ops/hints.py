@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from dipsys.errors import InputError
+from dipsys.ops.labels import single_plane
 from dipsys.ops.resize import resize
 from dipsys.ops.saliency import saliency_map
 
@@ -77,14 +78,6 @@ def _check_names(names: Sequence[str]) -> list[str]:
     return names
 
 
-def _score_plane(score: Tensor) -> Tensor:
-    if score.ndim == 3 and score.shape[0] == 1:
-        return score[0]
-    if score.ndim == 2:
-        return score
-    raise ValueError(f"expected a score map (1, H, W) or (H, W), got shape {tuple(score.shape)}")
-
-
 def equalize(score: Tensor) -> Tensor:
     """Histogram equalisation of a score map, on the 8-bit scale.
 
@@ -105,7 +98,7 @@ def equalize(score: Tensor) -> Tensor:
         - score: ``(1, H, W)`` or ``(H, W)``
         - output: ``(1, H, W)``
     """
-    plane = _score_plane(score).detach().to("cpu", torch.float32)
+    plane = single_plane(score, "a score map").detach().to("cpu", torch.float32)
     levels = plane.clamp(0, 1).mul(255).round().to(torch.uint8).contiguous().numpy()
     equalised = cv2.equalizeHist(levels)
     return torch.from_numpy(equalised.astype(np.float32))[None].to(score.device)
@@ -157,7 +150,7 @@ def region_depth(score: Tensor) -> Tensor:
         - score: ``(1, H, W)`` or ``(H, W)``
         - output: ``(1, H, W)``
     """
-    plane = _score_plane(score).detach().to("cpu", torch.float32)
+    plane = single_plane(score, "a score map").detach().to("cpu", torch.float32)
     region = _salient_region(plane)
     if region is None:
         return plane[None].to(score.device)
@@ -325,7 +318,7 @@ def cluster_hints(
     if score is None:
         score_small = saliency_map(small)[0].numpy()
     else:
-        plane = _score_plane(score).detach().to("cpu", torch.float32)
+        plane = single_plane(score, "a score map").detach().to("cpu", torch.float32)
         score_small = resize(plane[None, None], (h, w), mode="bilinear")[0, 0].numpy()
     means = np.array([score_small[labels == k].mean() for k in range(count)])
     # Stable sort on the negated means: ties keep the k-means order, so results stay reproducible.

@@ -22,7 +22,8 @@ MAX_LABELS = 16
 _EXHAUSTIVE_LABELS = 7
 
 
-def _plane(x: Tensor, what: str) -> Tensor:
+def single_plane(x: Tensor, what: str) -> Tensor:
+    """A one-channel map ``(1, H, W)`` or ``(H, W)`` as ``(H, W)``; ``what`` names it in errors."""
     if x.ndim == 3 and x.shape[0] == 1:
         return x[0]
     if x.ndim == 2:
@@ -51,7 +52,7 @@ def labels_from_gray(gray: Tensor) -> Tensor:
         - gray: ``(1, H, W)`` or ``(H, W)``
         - output: ``(H, W)`` int64
     """
-    plane = _plane(gray, "a gray label image")
+    plane = single_plane(gray, "a gray label image")
     values, labels = torch.unique(plane, sorted=True, return_inverse=True)
     if len(values) > MAX_LABELS:
         raise InputError(
