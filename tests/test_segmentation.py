@@ -94,6 +94,7 @@ def test_two_stage_schedule_switches_terms():
 
 
 def test_nlayer_mask_is_a_distribution_and_fits_hints():
+    torch.manual_seed(0)  # weights and target: 25 steps do not fit every draw
     task = _nlayer(3)
     names = ("fg", "mg", "bg")
     task.set_schedule(200)
@@ -106,7 +107,7 @@ def test_nlayer_mask_is_a_distribution_and_fits_hints():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert losses[-1] < 0.8 * losses[0]
     masks = layers["mask"]
     assert masks.shape == (1, 3, *SIZE)
