@@ -1,9 +1,30 @@
-"""User-facing errors: bad input or contradicting options.
+"""Errors a user sees as one line: bad input, a diverging run, a stopped run.
 
-``train.py`` turns an :class:`InputError` into one line on stderr and exit code 2, without a
-traceback. Raise it before any heavy work starts.
+``train.py`` turns a :class:`DipsysError` into one line on stderr, ``error: <message>``, and
+exits with the error's ``exit_code``, without a traceback. Raise an :class:`InputError` before
+any heavy work starts.
 """
 
 
-class InputError(ValueError):
+class DipsysError(Exception):
+    """A run that cannot go on, for a reason the user can act on (not a bug in dipsys)."""
+
+    exit_code = 1
+
+
+class InputError(DipsysError, ValueError):
     """A problem with what the user asked for (file, hint, option), not a bug in dipsys."""
+
+    exit_code = 2
+
+
+class TrainingDiverged(DipsysError, RuntimeError):
+    """The loss became NaN or infinite; the best result before it was written."""
+
+    exit_code = 3
+
+
+class RunInterrupted(DipsysError):
+    """The run was stopped (SIGTERM) after saving a checkpoint it can resume from."""
+
+    exit_code = 143  # 128 + SIGTERM, what a shell reports for a process ended by SIGTERM

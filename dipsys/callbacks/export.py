@@ -11,17 +11,29 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from dipsys.callbacks.nan_guard import NanGuard
 from dipsys.data.io import write_image
 from dipsys.data.video_io import write_layer_video
 from dipsys.ops.metrics import image_metrics
 
-__all__ = ["ExportResults", "image_metrics", "write_json"]
+__all__ = ["RESULT_FILE", "ExportResults", "image_metrics", "write_json", "write_tensors"]
+
+#: a finished stage's layers at full precision (what the next stage of a system receives)
+RESULT_FILE = "result.pt"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Save name → tensor atomically; readable with ``torch.load(..., weights_only=True)``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, tmp)
     os.replace(tmp, path)
 
 
@@ -50,12 +62,21 @@ class ExportResults(pl.Callback):
     opacities), with or without ground truth. With several input images (stacked on channels)
     ``input`` is the first image's figures.
 
+    A run stopped by :class:`~dipsys.callbacks.NanGuard` writes its best result so far with
+    ``diverged: true`` and ``stopped_at`` (the step); with no finite result to keep, only
+    ``metrics.json`` (``psnr_recon`` null) and no layers.
+
+    ``metrics.json`` is written last, so its presence means the export finished.
+
     Args:
         task_name: the name written as ``task``.
+        save_result: also write the final layers at full precision to ``result.pt`` (a system
+            sets it, so that a resumed run can hand a finished stage's result on).
     """
 
-    def __init__(self, task_name: str = "") -> None:
+    def __init__(self, task_name: str = "", save_result: bool = False) -> None:
         self.task_name = task_name
+        self.save_result = save_result
         self.metrics: dict[str, Any] = {}
         self.layers: dict[str, torch.Tensor] = {}
 
@@ -70,7 +91,6 @@ class ExportResults(pl.Callback):
         dm = trainer.datamodule
         wall = time.perf_counter() - self._start[1]
         steps_here = trainer.global_step - self._start[0]
-        self.layers = {k: v.cpu() for k, v in pl_module.export(dm.original).items()}
         metrics: dict[str, Any] = {
             "task": self.task_name or type(pl_module).__name__,
             "steps": trainer.global_step,
@@ -80,6 +100,16 @@ class ExportResults(pl.Callback):
             "working_size": list(dm.working_size),
             "original_size": list(dm.original.shape[-2:]),
         }
+        guard = next((cb for cb in trainer.callbacks if isinstance(cb, NanGuard)), None)
+        diverged = guard is not None and guard.stopped_at is not None
+        if diverged:
+            metrics.update(diverged=True, stopped_at=guard.stopped_at)
+            if not torch.isfinite(pl_module.best_psnr):  # nothing finite was ever selected
+                metrics["psnr_recon"] = None
+                write_json(out_dir / "metrics.json", metrics)
+                self.metrics, self.layers = metrics, {}
+                return
+        self.layers = {k: v.cpu() for k, v in pl_module.export(dm.original).items()}
         baselines = {}
         if dm.gt is not None and pl_module.gt_layer is not None:
             measure = getattr(pl_module, "measure", image_metrics)
@@ -100,5 +130,7 @@ class ExportResults(pl.Callback):
             _write_layer(out_dir / "baselines", name, estimate)
         for name, layer in self.layers.items():
             _write_layer(out_dir / "layers", name, layer)
+        if self.save_result and not diverged:
+            write_tensors(out_dir / RESULT_FILE, self.layers)
         write_json(out_dir / "metrics.json", metrics)
         self.metrics = metrics
