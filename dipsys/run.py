@@ -15,11 +15,17 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from dipsys.errors import InputError
+from dipsys.config_checks import check_types
+from dipsys.errors import InputError, RunInterrupted, TrainingDiverged
+from dipsys.memory import budget_bytes, export_bytes, fitting_side, gib, training_bytes
+from dipsys.resume import check_checkpoint, resume_target
 from dipsys.systems import Stage, System
 
 log = logging.getLogger(__name__)
+
+__all__ = ["build_system", "build_task", "check_checkpoint", "make_trainer", "train"]
 
 # Benign for single-image runs, whose step stream is an IterableDataset without a length.
 BENIGN_WARNINGS = (
@@ -31,11 +37,76 @@ BENIGN_WARNINGS = (
 )
 
 
+def _device(cfg: DictConfig) -> torch.device:
+    """The device the Trainer will pick (``auto`` and ``gpu`` take CUDA when there is one)."""
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def fit_memory(
+    cfg: DictConfig, datamodule: Any, data_kwargs: dict[str, Any], task_kwargs: dict[str, Any]
+) -> Any:
+    """The data module, rebuilt at a smaller ``max_side`` while a step would not fit the budget.
+
+    ``memory_budget_gib`` (``auto``: 70% of the free accelerator or host memory; null: no check)
+    bounds the estimated peak of a training step (:func:`dipsys.memory.training_bytes`). The
+    work at the original size is checked too; it cannot shrink, so it is an error.
+    """
+    budget = budget_bytes(cfg.get("memory_budget_gib", "auto"), _device(cfg))
+    if budget is None:
+        return datamodule
+    original = datamodule.original
+    height, width = original.shape[-2:]
+    images = original.numel() // (3 * height * width)
+    at_original = export_bytes(height, width, images)
+    if at_original > budget:
+        raise InputError(
+            f"the input is {width}×{height} ({images} image(s)); working at its original size "
+            f"needs about {gib(at_original)}, more than the memory budget of {gib(budget)} "
+            "(memory_budget_gib): downscale it first"
+        )
+    image = datamodule.image
+    batch = image.shape[0] if image.dim() == 4 else len(datamodule.plan(0, 2))
+    multiple = datamodule.multiple
+    smallest = max(2 * multiple, -(-int(datamodule.min_side or 0) // multiple) * multiple)
+    probe = instantiate(cfg.task.module, size=(smallest, smallest), **task_kwargs)
+    resident = 2 * original.numel() * original.element_size()  # the input and its ground truth
+    while True:
+        size = datamodule.working_size
+        estimate = training_bytes(probe.generators, size, batch) + resident
+        if estimate <= budget:
+            return datamodule
+        side = min(fitting_side(estimate, budget, max(size)), max(size) - multiple)
+        if side < smallest:
+            raise InputError(
+                f"a training step needs about {gib(estimate)} at the working size "
+                f"{size[1]}×{size[0]}, more than the memory budget of {gib(budget)} "
+                "(memory_budget_gib), and the generators cannot run smaller"
+            )
+        log.warning(
+            "a step at the working size %d×%d needs about %s, more than the memory budget "
+            "of %s (memory_budget_gib): data.max_side %d → %d",
+            size[1],
+            size[0],
+            gib(estimate),
+            gib(budget),
+            datamodule.max_side,
+            side,
+        )
+        datamodule = instantiate(cfg.data, **{**data_kwargs, "max_side": side})
+        datamodule.prepare()
+
+
 def build_task(cfg: DictConfig, handoff: dict[str, Any]) -> tuple[Any, pl.LightningModule]:
-    """Read and check the input (cheap), then build the task at the working size."""
-    datamodule = instantiate(cfg.data, **handoff.get("data", {}))
+    """Read and check the input (cheap), fit the working size to the memory budget, then build
+    the task at that size."""
+    data_kwargs, task_kwargs = dict(handoff.get("data", {})), dict(handoff.get("task", {}))
+    datamodule = instantiate(cfg.data, **data_kwargs)
     datamodule.prepare()
-    task = instantiate(cfg.task.module, size=datamodule.working_size, **handoff.get("task", {}))
+    datamodule = fit_memory(cfg, datamodule, data_kwargs, task_kwargs)
+    task = instantiate(cfg.task.module, size=datamodule.working_size, **task_kwargs)
     return datamodule, task
 
 
@@ -75,32 +146,41 @@ def build_system(cfg: DictConfig) -> System:
     )
 
 
-def check_checkpoint(path: Path, max_steps: int) -> None:
-    """A checkpoint to resume from must exist and stop short of the step budget."""
-    if not path.is_file():
-        raise InputError(f"checkpoint not found: {path}")
-    try:
-        step = torch.load(path, map_location="cpu", weights_only=True)["global_step"]
-    except Exception as error:
-        raise InputError(f"cannot read checkpoint {path}: {error}") from error
-    if step >= max_steps:
-        raise InputError(
-            f"checkpoint {path} is at step {step}; set trainer.max_steps above it to continue"
-        )
-
-
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Run the configured task or system; return its metrics (also in ``metrics.json``)."""
+    """Run the configured task or system; return its metrics (also in ``metrics.json``).
+
+    Raises:
+        InputError: bad input or options (before any training).
+        TrainingDiverged: the loss became NaN/inf; the best result so far was written.
+        RunInterrupted: SIGTERM stopped the run after saving a checkpoint.
+    """
     for message in BENIGN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
+    check_types(cfg)
     system = build_system(cfg)
-    ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path is not None and len(system.stages) > 1:
-        raise InputError("ckpt_path resumes single tasks only; a system restarts from stage 0")
-    if ckpt_path is not None:
-        check_checkpoint(Path(ckpt_path), system.stages[0].max_steps)
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     out_dir = Path(cfg.paths.output_dir)
-    metrics = system.run(out_dir, ckpt_path=ckpt_path)
+    runs = Path(cfg.paths.log_dir) / str(cfg.task.name)
+    run_dir, ckpt_path = resume_target(cfg.get("ckpt_path"), system, out_dir, runs)
+    resume = run_dir is not None
+    out_dir = run_dir or out_dir
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    try:
+        metrics = system.run(out_dir, ckpt_path=ckpt_path, resume=resume)
+    except SIGTERMException:
+        raise RunInterrupted(
+            f"stopped by SIGTERM; the state is saved: resume with ckpt_path=last "
+            f"hydra.run.dir={out_dir}"
+        ) from None
+    if metrics.get("diverged"):
+        where = metrics["stopped_at"]
+        if isinstance(where, dict):  # a system: which stage, and its step
+            where = f"{where['step']} of stage {where['stage']}"
+        error = TrainingDiverged(
+            f"training diverged: the loss became NaN or infinite (stopped at step {where}); "
+            f"the best result before it is in {out_dir}; try a lower learning rate "
+            "(task.module.optimizer.lr)"
+        )
+        error.metrics = metrics
+        raise error
     log.info("results in %s", out_dir)
     return metrics

@@ -4,10 +4,18 @@ A single task is a one-stage system, so ``dipsys.run.train`` has one path. A sta
 DataModule and task from what the previous stage handed over (``handoff``), trains for its step
 budget and writes its result; the system's result is its last stage's, with the list of every
 stage's metrics under ``stages`` when there are several.
+
+Resuming (``run(..., resume=True)``): a stage whose folder holds ``metrics.json`` and
+``result.pt`` (its final layers at full precision, written before ``metrics.json``) finished; it
+is not trained again, its result is reloaded and handed on exactly as in the first run. The
+first unfinished stage continues from its ``checkpoints/last.ckpt`` (or starts, when it has
+none); the stages after it run as usual.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +25,18 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from dipsys.callbacks.export import ExportResults, write_json
+from dipsys.callbacks.export import RESULT_FILE, ExportResults, write_json
 from dipsys.data.io import write_image
+
+log = logging.getLogger(__name__)
+
+#: where a stage (or a single task) keeps the checkpoint a resumed run continues from
+LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+
+
+def checkpoint_step(path: Path) -> int:
+    """The global step a checkpoint was saved at (loaded with ``weights_only=True``)."""
+    return int(torch.load(path, map_location="cpu", weights_only=True)["global_step"])
 
 
 @dataclass
@@ -86,28 +104,104 @@ class System:
     def stage_dir(self, out_dir: Path, index: int) -> Path:
         return out_dir if len(self.stages) == 1 else out_dir / f"stage_{index}"
 
-    def run(self, out_dir: Path, ckpt_path: str | None = None) -> dict[str, Any]:
-        """Train every stage; return the final metrics (with ``stages`` for several)."""
+    def finished(self, out_dir: Path, index: int) -> bool:
+        """Whether stage ``index`` of a several-stage run in ``out_dir`` finished."""
+        stage_dir = self.stage_dir(out_dir, index)
+        return (stage_dir / "metrics.json").is_file() and (stage_dir / RESULT_FILE).is_file()
+
+    def progress(self, out_dir: Path) -> tuple[int, int | None]:
+        """Where a run in ``out_dir`` stopped: the first unfinished stage and its checkpoint's
+        step (None: no checkpoint). ``len(stages)`` when every stage finished."""
+        for index in range(len(self.stages)):
+            if len(self.stages) > 1 and self.finished(out_dir, index):
+                continue
+            checkpoint = self.stage_dir(out_dir, index) / LAST_CHECKPOINT
+            return index, checkpoint_step(checkpoint) if checkpoint.is_file() else None
+        return len(self.stages), None
+
+    def run(
+        self, out_dir: Path, ckpt_path: str | None = None, resume: bool = False
+    ) -> dict[str, Any]:
+        """Train every stage; return the final metrics (with ``stages`` for several).
+
+        Args:
+            out_dir: the run folder.
+            ckpt_path: a checkpoint the first stage continues from.
+            resume: continue a run stopped in ``out_dir`` (see the module docstring).
+        """
         handoff: dict[str, Any] = self.first_handoff
         results: list[StageResult] = []
+        several = len(self.stages) > 1
         for index, stage in enumerate(self.stages):
             stage_dir = self.stage_dir(out_dir, index)
-            datamodule, task = stage.build(handoff)
-            if len(self.stages) > 1:
-                task.log_prefix = f"stage_{index}/"
-            trainer = self.make_trainer(stage_dir, stage.max_steps)
-            trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path if index == 0 else None)
-            export = next((cb for cb in trainer.callbacks if isinstance(cb, ExportResults)), None)
-            if export is None:
-                raise ValueError(
-                    "a system stage needs the ExportResults callback (callbacks.export)"
-                )
-            result = StageResult(export.metrics, export.layers, stage_dir, datamodule)
+            if resume and several and self.finished(out_dir, index):
+                result = self._reload(stage, handoff, stage_dir)
+                log.info("stage %d finished in the first run; its result is reloaded", index)
+            else:
+                start = ckpt_path if index == 0 else None
+                if resume:
+                    start = self._resume_checkpoint(stage_dir, stage.max_steps)
+                result = self._train(index, stage, handoff, stage_dir, start)
             results.append(result)
+            if result.metrics.get("diverged"):
+                return self._stop(out_dir, results) if several else result.metrics
             handoff = stage.handoff(result)
         if len(results) == 1:
             return results[0].metrics
         return self._finish(out_dir, results)
+
+    def _train(
+        self,
+        index: int,
+        stage: Stage,
+        handoff: Mapping[str, Any],
+        stage_dir: Path,
+        ckpt_path: str | Path | None,
+    ) -> StageResult:
+        datamodule, task = stage.build(handoff)
+        if len(self.stages) > 1:
+            task.log_prefix = f"stage_{index}/"
+        trainer = self.make_trainer(stage_dir, stage.max_steps)
+        export = next((cb for cb in trainer.callbacks if isinstance(cb, ExportResults)), None)
+        if export is None:
+            raise ValueError("a system stage needs the ExportResults callback (callbacks.export)")
+        # a later run may resume after this stage: keep what it hands on at full precision
+        export.save_result = len(self.stages) > 1
+        ckpt = None if ckpt_path is None else str(ckpt_path)
+        trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+        return StageResult(export.metrics, export.layers, stage_dir, datamodule)
+
+    @staticmethod
+    def _resume_checkpoint(stage_dir: Path, max_steps: int) -> Path | None:
+        """The stage's last checkpoint when it stops short of the stage's budget."""
+        checkpoint = stage_dir / LAST_CHECKPOINT
+        if not checkpoint.is_file():
+            return None
+        step = checkpoint_step(checkpoint)
+        if step >= max_steps:  # trained to the end but not exported: train it again
+            log.warning("%s is at the stage's last step; the stage runs again", checkpoint)
+            return None
+        log.info("resuming %s at step %d of %d", stage_dir, step, max_steps)
+        return checkpoint
+
+    @staticmethod
+    def _reload(stage: Stage, handoff: Mapping[str, Any], stage_dir: Path) -> StageResult:
+        """A finished stage's result as the first run handed it on (its data rebuilt, cheap)."""
+        datamodule, _ = stage.build(handoff)
+        metrics = json.loads((stage_dir / "metrics.json").read_text())
+        layers = torch.load(stage_dir / RESULT_FILE, map_location="cpu", weights_only=True)
+        return StageResult(metrics, layers, stage_dir, datamodule)
+
+    def _stop(self, out_dir: Path, results: list[StageResult]) -> dict[str, Any]:
+        """A diverged stage ends the system: its best result so far becomes the final one."""
+        last = results[-1]
+        if (last.out_dir / "layers").is_dir():
+            shutil.copytree(last.out_dir / "layers", out_dir / "layers", dirs_exist_ok=True)
+        metrics = dict(last.metrics)
+        metrics["stopped_at"] = {"stage": len(results) - 1, "step": last.metrics["stopped_at"]}
+        metrics["stages"] = [r.metrics for r in results]
+        write_json(out_dir / "metrics.json", metrics)
+        return metrics
 
     def _finish(self, out_dir: Path, results: list[StageResult]) -> dict[str, Any]:
         final = results[-1]
