@@ -18,6 +18,14 @@ canonical-orientation layers of the best step are kept.
 The per-step perturbation ε is drawn from a generator seeded by (seed, step, generator index),
 so a resumed run draws the same noise as an uninterrupted one.
 
+Speed options (none changes the model; see README "Speed and scale"): ``fuse_generators`` runs
+same-shaped generators as one grouped pass (:mod:`dipsys.nn.fused`), ``channels_last`` stores
+weights and activations NHWC (faster convolutions, batch norms and upsampling on CPU and with
+cuDNN), ``compile`` runs the generator pass through ``torch.compile`` (eager where that fails).
+Under mixed precision only the generators run in low precision: layers, compositing and every
+loss term are computed in float32 with autocast off (reciprocals such as the binary-mask term and
+the ~1e-7 products of the exclusion term are not representable in fp16).
+
 Shape:
     - batch: ``target`` (n, 3, h, w), ``k`` list of n dihedral indices, ``sigma`` (), ``step``
       and ``last`` (see SingleImageDataModule); n transforms of the working image as one batch.
@@ -37,6 +45,8 @@ from torch import Tensor, nn
 
 from dipsys.errors import InputError
 from dipsys.losses.weighted import WeightedSum
+from dipsys.nn.compile import CompiledOrEager
+from dipsys.nn.fused import fused_forward, fusion_groups
 from dipsys.nn.noise import NoiseSpec
 from dipsys.ops.dihedral import dihedral_inverse, dihedral_stack
 
@@ -63,6 +73,9 @@ class LayerDecomposition(pl.LightningModule):
             noise, ``[T_k I, T_k z_g + σ_t·f_g·ε]``; their ``in_channels`` must count the
             image's 3 channels. A mask generator that sees the image can label regions by their
             appearance, including regions no hint touches.
+        fuse_generators: run generators of one architecture as one grouped pass.
+        channels_last: keep generator weights and inputs in channels-last memory format.
+        compile: run the generator pass through ``torch.compile`` (eager where unavailable).
     """
 
     #: name of the layer compared with ``data.gt`` (None: the task has no image ground truth).
@@ -79,6 +92,9 @@ class LayerDecomposition(pl.LightningModule):
         select_every: int = 8,
         seed: int = 0,
         image_conditioned: Iterable[str] = (),
+        fuse_generators: bool = False,
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         missing = sorted(set(generators) - set(inputs))
@@ -116,6 +132,11 @@ class LayerDecomposition(pl.LightningModule):
         self.latest: dict[str, Any] = {}
         #: prefix of every logged tag (a system sets ``stage_<i>/`` so stages sit side by side)
         self.log_prefix = ""
+        names = list(self.generators)
+        self.fusion = fusion_groups(self.generators) if fuse_generators else [[n] for n in names]
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.generators.to(memory_format=self.memory_format)
+        self._generate = CompiledOrEager(self.run_generators) if compile else self.run_generators
 
     # -- what a subclass defines -------------------------------------------------------------
     def decompose(self, outputs: dict[str, Tensor], batch: dict[str, Any]) -> dict[str, Tensor]:
@@ -169,23 +190,40 @@ class LayerDecomposition(pl.LightningModule):
         ``target`` (n, 3, h, w), the batch's augmented image, is required when a generator is
         image-conditioned.
         """
-        outputs = {}
-        for index, (name, net) in enumerate(self.generators.items()):
+        inputs = {}
+        for index, name in enumerate(self.generators):
             z = self.generator_input(name, index, ks, sigma, step)
             if name in self.image_conditioned:
                 if target is None:
                     raise ValueError(f"generator '{name}' is image-conditioned: pass the target")
                 z = torch.cat([target.to(z), z], dim=1)
-            outputs[name] = net(z)
+            inputs[name] = z.contiguous(memory_format=self.memory_format)
+        return self._generate(inputs)
+
+    def run_generators(self, inputs: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Each generator on its input, same-architecture ones fused when ``fuse_generators``.
+
+        Shape:
+            - inputs: name → (n, C_in, h, w); outputs: name → (n, C_out, h, w)
+        """
+        outputs = {}
+        for group in self.fusion:
+            nets = [self.generators[name] for name in group]
+            results = fused_forward(nets, [inputs[name] for name in group])
+            outputs.update(zip(group, results, strict=True))
         return outputs
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         outputs = self(batch["k"], batch["sigma"], batch["step"], batch["target"])
-        # Layers, compositing and losses in float32 whatever the autocast dtype: smoothness
-        # terms of a smooth map are ~1e-6, below bf16's resolution near 0.5.
-        layers = {name: x.float() for name, x in self.decompose(outputs, batch).items()}
-        recon = self.composite(layers)
-        total, terms = self.loss(self.loss_terms(layers, recon, batch))
+        # Layers, compositing and losses in float32 with autocast off: smoothness terms of a
+        # smooth map are ~1e-6, below bf16's resolution near 0.5, and autocast would otherwise
+        # run the exclusion term's einsum (products ~1e-7, subnormal in fp16) in low precision.
+        with torch.autocast(self.device.type, enabled=False):
+            layers = {
+                name: x.float().contiguous() for name, x in self.decompose(outputs, batch).items()
+            }
+            recon = self.composite(layers)
+            total, terms = self.loss(self.loss_terms(layers, recon, batch))
         prefix = self.log_prefix
         self.log_dict({f"{prefix}loss/{name}": value for name, value in terms.items()})
         self.log(f"{prefix}loss/total", total)
