@@ -235,7 +235,7 @@ class SingleImageDataModule(pl.LightningDataModule):
         """Everything step ``step`` trains on (see the class docstring)."""
         total = self.total_steps
         last = step >= total - 1
-        ks = self.plan(step, total)
+        ks = self._shard(self.plan(step, total))
         sigma = 0.0 if last else float(self.noise_schedule(step, total))
         batch = {
             "k": ks,
@@ -247,6 +247,25 @@ class SingleImageDataModule(pl.LightningDataModule):
             key = name if name == "target" else f"aligned/{name}"
             batch[key] = torch.stack([views[k] for k in ks])
         return batch
+
+    def _shard(self, ks: list[int]) -> list[int]:
+        """This process's share of a step's transforms when the Trainer runs several (DDP).
+
+        Every process iterates the same step stream (it is a pure function of the step), and
+        rank r of N trains on ``ks[r::N]``; DDP's gradient average then equals one process
+        training on all of ``ks`` (except for batch-norm statistics, which each process takes
+        over its own share). A single transform (``per_step=1``, the last step) goes to every
+        process.
+        """
+        trainer = self.trainer
+        world = trainer.world_size if trainer is not None else 1
+        if world == 1 or len(ks) == 1:
+            return ks
+        if len(ks) % world:
+            raise InputError(
+                f"data.per_step={len(ks)} transforms do not split evenly over {world} devices"
+            )
+        return ks[trainer.global_rank :: world]
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(StepDataset(self), batch_size=None, num_workers=0)
