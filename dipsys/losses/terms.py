@@ -138,9 +138,10 @@ def binary_mask_loss(mask: Tensor, eps: float = 1e-3) -> Tensor:
     .. math:: L = \\frac{1}{\\operatorname{mean}|m - 0.5| + \\epsilon}
 
     Minimal (≈ 2) for a binary mask, maximal (``1/ε``) for ``m ≡ 0.5``. The reference has no
-    ``ε`` and is unbounded; the bound matters in low precision, where a mean that rounds to 0 (or
-    a reciprocal above 65504 in fp16) would make the loss and its gradient inf. ``1/ε = 1000`` is
-    representable in fp16 and bf16.
+    ``ε`` and is unbounded; the bound matters in low precision, where a mean that rounds to 0
+    would make the loss inf. The term is computed in float32 whatever the mask's dtype: its
+    gradient, ``−1/(mean + ε)²``, reaches ``1/ε² = 10⁶`` near ``m ≡ 0.5``, above fp16's
+    largest value (65504), and inf times the zero slope of ``|m − 0.5|`` at 0.5 is NaN.
 
     Args:
         mask: Mask in [0, 1].
@@ -151,9 +152,9 @@ def binary_mask_loss(mask: Tensor, eps: float = 1e-3) -> Tensor:
 
     Shape:
         - mask: ``(B, 1, H, W)`` (any shape)
-        - output: ``()``
+        - output: ``()``, float32
     """
-    return 1.0 / ((mask - 0.5).abs().mean() + eps)
+    return 1.0 / ((mask.float() - 0.5).abs().mean() + eps)
 
 
 def onehot_loss(probabilities: Tensor, eps: float = 1e-6) -> Tensor:
