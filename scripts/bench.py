@@ -1,34 +1,119 @@
-"""Steps per second of the reference dehazing configuration (prints numbers, asserts nothing).
+"""Speed, scale and precision of dipsys training steps (prints tables, asserts nothing).
 
-    python scripts/bench.py [--sizes 128 256] [--steps 40] [--warmup 5] [--airlight learned]
+    python scripts/bench.py                        # every section, defaults (~10 min, 2 cores)
+    python scripts/bench.py --sections levers --sizes 128 256 --levers fused channels_last
+    python scripts/bench.py --sections tasks --tasks dehaze --sizes 128 256 512
 
-The reference configuration: three 5-level skip generators (J, t and a learned A-map;
-channels [8, 16, 32, 64, 128], skip [0, 0, 0, 4, 4], kernel 3) on an H×W image, one
-augmentation per step, Adam. Each size runs through a real Lightning Trainer with logging,
-checkpoints and the progress bar off; the first ``--warmup`` steps are not timed. For scale: the
-public reference implementation takes 0.071 s per step at 128×128 and 0.19 s at 256×256 on a
-2-core CPU of the machine class dipsys is developed on.
+Sections:
+    ceiling  GFLOP/s of a 3×3 convolution, 128 channels, batch 8, 32×32, forward + backward:
+             the machine's conv ceiling that achieved GFLOP/s are compared with.
+    levers   the reference dehazing configuration (three 5-level generators: J, t and a learned
+             A-map; channels [8..128], skip [0, 0, 0, 4, 4], kernel 3) with one lever at a time,
+             against "one augmentation, one generator at a time" (the reference's mode). Variants
+             run interleaved, round after round, and each keeps its fastest round, so
+             contention from other work hits all alike. ``aug/s`` counts augmentations (a step
+             with 8 of them is 8 reference steps' work).
+    tasks    steps/s, aug/s, peak host memory (max RSS of a fresh process per run) and achieved
+             GFLOP/s (generator forward + backward, counted by FlopCounterMode) per task and size.
+    memory   peak host memory of the reference dehazing configuration at 1024×1024.
+    parity   reconstruction PSNR at equal steps: fp32, bf16-mixed, and DDP on 2 CPU processes
+             (gloo) against one process, each with 4 augmentations per step.
+
+Every step runs through a real Lightning Trainer (logging, checkpoints and progress bar off
+unless a lever turns them on); the first ``--warmup`` steps are not timed. The public reference
+implementation takes 0.071 s per step at 128×128 and 0.19 s at 256×256 on a 2-core CPU of the
+machine class dipsys is developed on (three generators, one augmentation per step).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import pytorch_lightning as pl
-import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DIPSYS_ROOT", str(ROOT))
+sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore")
-logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+
+import pytorch_lightning as pl  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from hydra.utils import instantiate  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from dipsys.config import compose_config  # noqa: E402
+from dipsys.data.io import write_image  # noqa: E402
+
+logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+REFERENCE = {128: 0.071, 256: 0.19}  # s/step of the reference implementation, 2-core CPU
+REFERENCE_DEHAZE = ["task=dehaze", "task.module.airlight=learned"]
+TASKS = {
+    "dehaze": REFERENCE_DEHAZE,
+    "transparency": ["task=transparency"],
+    "segmentation": ["task=segmentation"],
+    "watermark": ["task=watermark", "task.bbox=[8,8,40,40]"],
+}
+ONE_AT_A_TIME: dict = {"overrides": [], "levers": {}, "trainer": {}}
+#: lever → how it changes the baseline (Hydra overrides, task keyword arguments, Trainer kwargs)
+LEVERS = {
+    "channels_last": {"levers": {"channels_last": True}},
+    "fused": {"levers": {"fuse_generators": True}},
+    "fused+channels_last": {"levers": {"fuse_generators": True, "channels_last": True}},
+    "batch8": {"overrides": ["data.augmentation=batch", "data.per_step=8"]},
+    "batch8+channels_last": {
+        "overrides": ["data.augmentation=batch", "data.per_step=8"],
+        "levers": {"channels_last": True},
+    },
+    "bf16": {"trainer": {"precision": "bf16-mixed"}},
+    "bf16+channels_last": {
+        "trainer": {"precision": "bf16-mixed"},
+        "levers": {"channels_last": True},
+    },
+    "batch8+channels_last+bf16": {
+        "overrides": ["data.augmentation=batch", "data.per_step=8"],
+        "levers": {"channels_last": True},
+        "trainer": {"precision": "bf16-mixed"},
+    },
+    "batch8+fused+channels_last+bf16": {
+        "overrides": ["data.augmentation=batch", "data.per_step=8"],
+        "levers": {"channels_last": True, "fuse_generators": True},
+        "trainer": {"precision": "bf16-mixed"},
+    },
+    "compile": {"levers": {"compile": True}},
+    "log_every_step": {"trainer": {"log_every_n_steps": 1}, "logger": True},
+    "log_every_50": {"trainer": {"log_every_n_steps": 50}, "logger": True},
+}
+#: the default run's levers (``--levers`` picks others, e.g. ``compile``: minutes to compile)
+DEFAULT_LEVERS = [
+    "channels_last",
+    "fused",
+    "fused+channels_last",
+    "batch8",
+    "batch8+channels_last",
+    "bf16+channels_last",
+    "batch8+channels_last+bf16",
+    "log_every_step",
+]
+
+
+def test_image(path: Path, size: int) -> Path:
+    """A smooth random colour image (regions and gradients, like a photo at low frequency)."""
+    gen = torch.Generator().manual_seed(size)
+    coarse = torch.rand(1, 3, 6, 6, generator=gen)
+    image = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
+    write_image(path, image[0].clamp(0, 1))
+    return path
 
 
 class StepTimer(pl.Callback):
@@ -45,59 +130,235 @@ class StepTimer(pl.Callback):
         self.end = time.perf_counter()
 
 
-def bench(size: int, steps: int, warmup: int, overrides: list[str]) -> float:
-    """Seconds per step of the dehazing task at size×size."""
-    from dipsys.data.io import write_image
-
-    with tempfile.TemporaryDirectory() as tmp:
-        image = Path(tmp) / "input.png"
-        write_image(image, torch.rand(3, size, size))
-        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose(
-                "train",
-                overrides=[
-                    "task=dehaze",
-                    f"data.image={image}",
-                    "data.gt=null",
-                    f"data.max_side={size}",
-                    *overrides,
-                ],
-            )
+def fit(
+    task_overrides: list[str],
+    size: int,
+    steps: int,
+    warmup: int,
+    variant: dict | None = None,
+    tmp: Path | None = None,
+) -> dict:
+    """Train ``warmup + steps`` steps; seconds per step, augmentations per step, the task."""
+    variant = variant or ONE_AT_A_TIME
+    with tempfile.TemporaryDirectory(dir=tmp) as folder:
+        image = test_image(Path(folder) / "input.png", size)
+        overrides = [
+            *task_overrides,
+            f"data.image={image}",
+            "data.gt=null",
+            f"data.max_side={size}",
+        ]
+        cfg = compose_config([*overrides, *variant.get("overrides", [])], output_dir=folder)
+        pl.seed_everything(0, verbose=False)
         datamodule = instantiate(cfg.data)
-        task = instantiate(cfg.task.module, size=datamodule.working_size)
+        datamodule.prepare()
+        task = instantiate(
+            cfg.task.module, size=datamodule.working_size, **variant.get("levers", {})
+        )
         timer = StepTimer(warmup)
+        logger = pl.loggers.TensorBoardLogger(folder, name="tb") if variant.get("logger") else False
         trainer = pl.Trainer(
             max_steps=warmup + steps,
-            accelerator="auto",
-            logger=False,
+            accelerator="cpu",
+            logger=logger,
             enable_checkpointing=False,
             enable_progress_bar=False,
             enable_model_summary=False,
             callbacks=[timer],
+            **variant.get("trainer", {}),
         )
         trainer.fit(task, datamodule=datamodule)
-    return (timer.end - timer.start) / steps
+        batch = datamodule.batch(1)
+    seconds = (timer.end - timer.start) / steps
+    return {"s_step": seconds, "augs": len(batch["k"]), "task": task, "batch": batch}
+
+
+def generator_flops(task, batch: dict) -> int:
+    """FLOPs of one forward + backward of every generator (losses add well under 1%)."""
+    with FlopCounterMode(display=False) as counter:
+        outputs = task(batch["k"], batch["sigma"], batch["step"], batch["target"])
+        sum(y.float().sum() for y in outputs.values()).backward()
+    return counter.get_total_flops()
+
+
+def conv_ceiling(dtype: torch.dtype = torch.float32, reps: int = 6) -> float:
+    """GFLOP/s of a 3×3 conv, 128→128 channels, batch 8, 32×32, forward + backward."""
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.rand(8, 128, 32, 32).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    flops = 3 * 2 * 8 * 32 * 32 * 128 * 128 * 9  # forward, input gradient, weight gradient
+    best = float("inf")
+    for rep in range(reps + 2):
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+            y = conv(x)
+        y.float().sum().backward()
+        if rep >= 2:
+            best = min(best, time.perf_counter() - start)
+    return flops / best / 1e9
+
+
+# -- sections -------------------------------------------------------------------------------
+def section_ceiling(args) -> float:
+    fp32, bf16 = conv_ceiling(), conv_ceiling(torch.bfloat16)
+    print(f"\n## Conv ceiling ({torch.get_num_threads()} threads)\n")
+    print("| 3×3 conv, 128 ch, batch 8, 32², fwd + bwd | GFLOP/s |\n|---|---|")
+    print(f"| float32 | {fp32:.1f} |\n| bf16 autocast | {bf16:.1f} |")
+    return fp32
+
+
+def section_levers(args) -> None:
+    names = ["one_at_a_time", *args.levers]
+    print(f"\n## Levers: reference dehazing configuration, {torch.get_num_threads()} threads\n")
+    print("Best of", args.rounds, "interleaved rounds of", args.steps, "timed steps each.\n")
+    print("| size | variant | s/step | steps/s | aug/s | vs one-at-a-time (aug/s) | vs reference |")
+    print("|---|---|---|---|---|---|---|")
+    for size in args.sizes[:2]:
+        best: dict[str, dict] = {}
+        for _ in range(args.rounds):
+            for name in names:
+                variant = LEVERS.get(name, ONE_AT_A_TIME)
+                run = fit(REFERENCE_DEHAZE, size, args.steps, args.warmup, variant)
+                if name not in best or run["s_step"] < best[name]["s_step"]:
+                    best[name] = run
+        base = best["one_at_a_time"]["augs"] / best["one_at_a_time"]["s_step"]
+        for name in names:
+            run = best[name]
+            rate = run["augs"] / run["s_step"]
+            ref = REFERENCE.get(size)
+            vs_ref = f"{rate * ref:.2f}×" if ref else "–"
+            print(
+                f"| {size}² | {name} | {run['s_step']:.4f} | {1 / run['s_step']:.2f} | "
+                f"{rate:.2f} | {rate / base:.2f}× | {vs_ref} |"
+            )
+
+
+def section_tasks(args, ceiling: float) -> None:
+    print(f"\n## Tasks ({args.mode} mode, {torch.get_num_threads()} threads)\n")
+    print("Peak memory: max RSS of a fresh process for the whole run (imports ~0.4 GiB).\n")
+    print(
+        "| task | size | s/step | steps/s | aug/s | GFLOP/step | GFLOP/s | % of ceiling "
+        "| peak GiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in args.tasks:
+        for size in args.sizes:
+            row = worker(["--task", name, "--size", str(size), "--mode", args.mode], args)
+            if row is None:
+                print(f"| {name} | {size}² | failed | | | | | | |")
+                continue
+            gflops = row["flops"] / row["s_step"] / 1e9
+            print(
+                f"| {name} | {size}² | {row['s_step']:.4f} | {1 / row['s_step']:.2f} | "
+                f"{row['augs'] / row['s_step']:.2f} | {row['flops'] / 1e9:.2f} | {gflops:.1f} | "
+                f"{100 * gflops / ceiling:.0f}% | {row['peak_gib']:.2f} |"
+            )
+
+
+def section_memory(args) -> None:
+    print("\n## Memory: reference dehazing configuration at 1024×1024, one augmentation\n")
+    print("| mode | s/step | peak GiB |\n|---|---|---|")
+    for mode in ("one_at_a_time", "channels_last"):
+        row = worker(["--task", "dehaze", "--size", "1024", "--mode", mode, "--steps", "2"], args)
+        text = "failed" if row is None else f"{row['s_step']:.2f} | {row['peak_gib']:.2f}"
+        print(f"| {mode} | {text} |")
+
+
+def section_parity(args) -> None:
+    size, steps = 128, args.parity_steps
+    print(f"\n## Precision and DDP parity: dehazing, {size}², {steps} steps, 4 aug/step\n")
+    print("| run | psnr_recon (dB) | Δ vs fp32 | wall (s) |\n|---|---|---|---|")
+    common = [
+        "debug=ci",
+        "data.augmentation=batch",
+        "data.per_step=4",
+        f"data.max_side={size}",
+        f"trainer.max_steps={steps}",
+        "trainer.accelerator=cpu",
+    ]
+    runs = {
+        "fp32, 1 process": [],
+        "bf16-mixed, 1 process": ["trainer.precision=bf16-mixed"],
+        "fp32, DDP 2 processes (gloo)": ["trainer.strategy=ddp", "trainer.devices=2"],
+    }
+    base = None
+    for label, extra in runs.items():
+        with tempfile.TemporaryDirectory() as folder:
+            command = [sys.executable, str(ROOT / "train.py"), *common, *extra]
+            command.append(f"hydra.run.dir={folder}")
+            env = {**os.environ, "OMP_NUM_THREADS": "1" if "DDP" in label else str(args.threads)}
+            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+            metrics_file = Path(folder) / "metrics.json"
+            if done.returncode or not metrics_file.is_file():
+                print(f"| {label} | failed ({done.stderr.strip().splitlines()[-1:]}) | | |")
+                continue
+            metrics = json.loads(metrics_file.read_text())
+        psnr = metrics["psnr_recon"]
+        base = psnr if base is None else base
+        print(f"| {label} | {psnr:.2f} | {psnr - base:+.2f} | {metrics['wall_s']:.1f} |")
+
+
+# -- one run per process, for a clean peak RSS --------------------------------------------
+TASK_MODES = {
+    "one_at_a_time": ONE_AT_A_TIME,
+    "channels_last": LEVERS["channels_last"],
+    "batch8+channels_last": LEVERS["batch8+channels_last"],
+}
+
+
+def worker(extra: list[str], args) -> dict | None:
+    command = [sys.executable, __file__, "--worker", *extra]
+    command += ["--warmup", str(args.warmup), "--threads", str(args.threads)]
+    if "--steps" not in extra:
+        command += ["--steps", str(args.task_steps)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return None
+    return json.loads(lines[-1])
+
+
+def run_worker(args) -> None:
+    run = fit(TASKS[args.task], args.size, args.steps, args.warmup, TASK_MODES[args.mode])
+    flops = generator_flops(run["task"], run["batch"])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 2**30  # KiB on Linux
+    row = {"s_step": run["s_step"], "augs": run["augs"], "flops": flops, "peak_gib": peak}
+    print(json.dumps(row))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--airlight", default="learned", choices=["learned", "fixed"])
-    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
+    sections = ["ceiling", "levers", "tasks", "memory", "parity"]
+    parser.add_argument("--sections", nargs="+", default=sections, choices=sections)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
+    parser.add_argument("--levers", nargs="+", default=DEFAULT_LEVERS, choices=list(LEVERS))
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--mode", default="channels_last", choices=list(TASK_MODES))
+    parser.add_argument("--steps", type=int, default=4, help="timed steps per lever run")
+    parser.add_argument("--task-steps", type=int, default=4, help="timed steps per task run")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--parity-steps", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--task", default="dehaze", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=128, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    reference = {128: 0.071, 256: 0.19}
-    overrides = [f"task.module.airlight={args.airlight}", *args.overrides]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; overrides: {overrides}")
-    print("| size | s/step | steps/s | reference s/step | speed-up |")
-    print("|---|---|---|---|---|")
-    for size in args.sizes:
-        seconds = bench(size, args.steps, args.warmup, overrides)
-        ref = reference.get(size)
-        ratio = f"{ref / seconds:.2f}×" if ref else "–"
-        ref_text = f"{ref:.3f}" if ref else "–"
-        print(f"| {size}² | {seconds:.4f} | {1 / seconds:.2f} | {ref_text} | {ratio} |")
+    torch.set_num_threads(args.threads)
+    if args.worker:
+        run_worker(args)
+        return
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    ceiling = section_ceiling(args) if "ceiling" in args.sections else conv_ceiling()
+    if "levers" in args.sections:
+        section_levers(args)
+    if "tasks" in args.sections:
+        section_tasks(args, ceiling)
+    if "memory" in args.sections:
+        section_memory(args)
+    if "parity" in args.sections:
+        section_parity(args)
 
 
 if __name__ == "__main__":
