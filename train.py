@@ -26,17 +26,6 @@ _OTHER_MODES += ("-cp", "--config-path", "-cn", "--config-name", "-cd", "--confi
 _OTHER_MODES += ("--shell-completion", "-sc", "--version", "--resolve", "--experimental-rerun")
 
 
-def _user_error(error: BaseException):
-    """The DipsysError behind an exception (Hydra wraps errors raised while instantiating)."""
-    from dipsys.errors import DipsysError
-
-    while error is not None:
-        if isinstance(error, DipsysError):
-            return error
-        error = error.__cause__ or error.__context__
-    return None
-
-
 def _fail(error) -> None:
     print(f"error: {error}", file=sys.stderr)
     sys.exit(error.exit_code)
@@ -62,21 +51,21 @@ def main(cfg: DictConfig) -> float | dict | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from dipsys.errors import TrainingDiverged
+    from dipsys.errors import TrainingDiverged, user_error
     from dipsys.run import train
 
     try:
         metrics = train(cfg)
     except Exception as error:
-        user_error = _user_error(error)
-        if user_error is None:
+        found = user_error(error)
+        if found is None:
             raise
-        if isinstance(user_error, TrainingDiverged) and HydraConfig.get().mode == RunMode.MULTIRUN:
+        if isinstance(found, TrainingDiverged) and HydraConfig.get().mode == RunMode.MULTIRUN:
             # one diverged job of a sweep (say, too high a learning rate) must not end the sweep
-            print(f"error: {user_error}", file=sys.stderr)
-            metrics = user_error.metrics
+            print(f"error: {found}", file=sys.stderr)
+            metrics = found.metrics
         else:
-            _fail(user_error)
+            _fail(found)
     metric = cfg.get("optimized_metric")
     if metric and metrics.get(metric) is None:
         print(

@@ -28,3 +28,13 @@ class RunInterrupted(DipsysError):
     """The run was stopped (SIGTERM) after saving a checkpoint it can resume from."""
 
     exit_code = 143  # 128 + SIGTERM, what a shell reports for a process ended by SIGTERM
+
+
+def user_error(error: BaseException | None) -> DipsysError | None:
+    """The DipsysError behind an exception, if any: Hydra wraps errors raised while it
+    instantiates a target (an InputError from a constructor) in its own exception."""
+    while error is not None:
+        if isinstance(error, DipsysError):
+            return error
+        error = error.__cause__ or error.__context__
+    return None

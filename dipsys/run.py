@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from dipsys.config_checks import check_types
-from dipsys.errors import InputError, RunInterrupted, TrainingDiverged
+from dipsys.errors import InputError, RunInterrupted, TrainingDiverged, user_error
 from dipsys.memory import budget_bytes, export_bytes, fitting_side, gib, training_bytes
 from dipsys.resume import check_checkpoint, resume_target
 from dipsys.systems import Stage, System
@@ -156,6 +156,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     for message in BENIGN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
+    try:
+        return _train(cfg)
+    except Exception as error:
+        found = user_error(error)
+        if found is None or found is error:
+            raise
+        raise found from None  # the user's error, not Hydra's wrapper around it
+
+
+def _train(cfg: DictConfig) -> dict[str, Any]:
     check_types(cfg)
     system = build_system(cfg)
     out_dir = Path(cfg.paths.output_dir)
