@@ -17,6 +17,8 @@ def test_working_size_rules():
 
 
 class _FakeTrainer:
+    world_size = 1
+
     def __init__(self, max_steps, global_step=0):
         self.max_steps, self.global_step = max_steps, global_step
 
