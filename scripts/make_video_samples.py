@@ -5,8 +5,8 @@
 Writes, each as folders of PNG frames (``000.png`` …) so the ground truth is lossless:
 
 - ``segmentation/``: ``frames/`` (a tinted brick blob moving over tinted grass), ``masks/``;
-- ``transparency/``: ``frames/`` (a moving-object video seen through a static photo of varying
-  strength), ``layer1/`` (the transmission), ``layer2/`` (the reflection, every frame the same),
+- ``transparency/``: ``frames/`` (a camera panning across a photo, seen through a static photo of
+  varying strength), ``layer1/`` (the transmission), ``layer2/`` (the reflection, every frame the same),
   ``alphas.json``;
 - ``dehaze/``: ``frames/`` (a still scene under haze growing denser), ``clean/`` (every frame
   the same), ``meta.json`` (airlight and β per frame).
@@ -25,6 +25,7 @@ from dipsys.data.synthetic import (
     hazy_video,
     load_sample,
     moving_object_video,
+    panning_video,
     transparent_video,
 )
 from dipsys.data.synthetic.samples import fit_to_size
@@ -43,11 +44,9 @@ def make_video_samples(out: Path, frames: int = 8, side: int = 96, seed: int = 0
     write_frames(out / "segmentation" / "masks", moving["masks"])
 
     gen = torch.Generator().manual_seed(seed)
-    scene = moving_object_video(
-        load_sample("chelsea"), load_sample("astronaut"), frames, size, seed
-    )
+    scene = panning_video(load_sample("astronaut"), frames, size, seed=seed)
     reflection = fit_to_size(load_sample("coffee"), size, gen)
-    mixed = transparent_video(scene["frames"], reflection)
+    mixed = transparent_video(scene, reflection)
     write_frames(out / "transparency" / "frames", mixed["frames"])
     write_frames(out / "transparency" / "layer1", mixed["transmission"])
     write_frames(out / "transparency" / "layer2", reflection.expand(frames, -1, -1, -1))

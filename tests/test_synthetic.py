@@ -157,6 +157,18 @@ def test_moving_object_video_masks_move() -> None:
     assert torch.equal(video[outside], back.expand_as(video)[outside])
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_panning_video_moves_every_pixel_by_the_same_step(seed: int) -> None:
+    video = syn.panning_video(_texture(seed), frames=5, size=(40, 48), travel=0.5, seed=seed)
+    assert video.shape == (5, 3, 40, 48)
+    _assert_unit_float(video)
+    step = 6  # travel·w / (T − 1) = 24 / 4 pixels per frame
+    ahead = all(torch.equal(video[k + 1][..., :-step], video[k][..., step:]) for k in range(4))
+    behind = all(torch.equal(video[k + 1][..., step:], video[k][..., :-step]) for k in range(4))
+    assert ahead != behind
+    assert not torch.equal(video[0], video[1])
+
+
 def test_hazy_video_haze_thickens_over_time() -> None:
     case = syn.hazy_video(CLEAN, frames=4, seed=1)
     video, t, light = case["frames"], case["transmission"], case["airlight"]

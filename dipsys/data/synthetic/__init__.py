@@ -15,7 +15,7 @@ from dipsys.data.synthetic.haze import haze_case, hazy_image, hazy_video, smooth
 from dipsys.data.synthetic.mixtures import alpha_mixture, mixture_pair, watermark_case
 from dipsys.data.synthetic.regions import blob_mask, fg_bg_composite, region_composite
 from dipsys.data.synthetic.samples import ASSETS, SAMPLES, colorize, load_sample
-from dipsys.data.synthetic.video import moving_object_video, transparent_video
+from dipsys.data.synthetic.video import moving_object_video, panning_video, transparent_video
 
 __all__ = [
     "ASSETS",
@@ -30,6 +30,7 @@ __all__ = [
     "load_sample",
     "mixture_pair",
     "moving_object_video",
+    "panning_video",
     "region_composite",
     "smooth_depth",
     "transparent_video",

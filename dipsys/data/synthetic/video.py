@@ -63,6 +63,32 @@ def moving_object_video(
     return {"frames": video, "masks": masks, "background": back}
 
 
+def panning_video(
+    image: torch.Tensor,
+    frames: int = 8,
+    size: tuple[int, int] = (96, 96),
+    travel: float = 0.5,
+    seed: int = 0,
+) -> torch.Tensor:
+    """A camera panning across ``image``: a window sliding along a straight line.
+
+    The scene is fitted to the frame height and ``(1 + travel)`` frame widths, and the window
+    moves from one end to the other (direction chosen at random), so every pixel of the frame
+    sees the scene move by ``travel·w / (T − 1)`` pixels per frame.
+
+    Shape:
+        - image: :math:`(3, H_i, W_i)`, any size; output: :math:`(T, 3, h, w)`
+    """
+    height, width = size
+    gen = torch.Generator().manual_seed(seed)
+    span = round(travel * width)
+    scene = fit_to_size(image.float(), (height, width + span), gen)
+    lefts = torch.linspace(0, span, frames).round().long().tolist()
+    if torch.rand((), generator=gen).item() < 0.5:
+        lefts = lefts[::-1]
+    return torch.stack([scene[:, :, left : left + width] for left in lefts])
+
+
 def transparent_video(
     transmission: torch.Tensor, reflection: torch.Tensor, alphas: tuple[float, float] = (0.55, 0.7)
 ) -> dict[str, torch.Tensor]:
