@@ -5,9 +5,9 @@
 Writes, each as folders of PNG frames (``000.png`` …) so the ground truth is lossless:
 
 - ``segmentation/``: ``frames/`` (a tinted brick blob moving over tinted grass), ``masks/``;
-- ``transparency/``: ``frames/`` (a camera panning across a photo, seen through a static photo of
-  varying strength), ``layer1/`` (the transmission), ``layer2/`` (the reflection, every frame the same),
-  ``alphas.json``;
+- ``transparency/``: ``frames/`` (a camera panning across a photo, seen through a static photo
+  of varying strength), ``layer1/`` (the transmission), ``layer2/`` (the reflection, every frame
+  the same), ``alphas.json``;
 - ``dehaze/``: ``frames/`` (a still scene under haze growing denser), ``clean/`` (every frame
   the same), ``meta.json`` (airlight and β per frame).
 """
