@@ -21,7 +21,7 @@ from dipsys.config_checks import check_types
 from dipsys.errors import InputError, RunInterrupted, TrainingDiverged, user_error
 from dipsys.memory import budget_bytes, export_bytes, fitting_side, gib, training_bytes
 from dipsys.resume import check_checkpoint, resume_target
-from dipsys.systems import Stage, System
+from dipsys.systems import Restarts, Stage, System
 
 log = logging.getLogger(__name__)
 
@@ -130,14 +130,27 @@ def make_trainer(cfg: DictConfig, out_dir: Path, max_steps: int) -> pl.Trainer:
 
 
 def build_system(cfg: DictConfig) -> System:
-    """A task is a one-stage system of ``trainer.max_steps``; ``task.system`` chains stages."""
+    """A task is a one-stage system of ``trainer.max_steps``; ``task.system`` chains stages.
+
+    ``task.restarts=N`` (N ≥ 2) runs a single task N times from seeds ``seed … seed+N−1`` and
+    merges the layers by pixel-wise median (:class:`dipsys.systems.Restarts`).
+    """
     build = partial(build_task, cfg)
     trainer_factory = partial(make_trainer, cfg)
     spec = cfg.task.get("system")
-    if spec is None:
+    restarts = cfg.task.get("restarts")
+    restarts = 1 if restarts is None else restarts
+    if not isinstance(restarts, int) or isinstance(restarts, bool) or restarts < 1:
+        raise InputError(f"task.restarts must be a positive whole number, got {restarts!r}")
+    if restarts > 1 and spec is not None:
+        raise InputError(f"task.restarts applies to single tasks; {cfg.task.name} is a system")
+    if restarts > 1:
+        chain = Restarts(restarts, int(cfg.trainer.max_steps), seed=int(cfg.seed))
+    elif spec is None:
         stage = Stage(cfg.task.name, build, int(cfg.trainer.max_steps))
         return System([stage], trainer_factory)
-    chain = instantiate(spec)
+    else:
+        chain = instantiate(spec)
     return System(
         chain.stages(build),
         trainer_factory,

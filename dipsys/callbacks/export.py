@@ -16,7 +16,15 @@ from dipsys.data.io import write_image
 from dipsys.data.video_io import write_layer_video
 from dipsys.ops.metrics import image_metrics
 
-__all__ = ["RESULT_FILE", "ExportResults", "image_metrics", "write_json", "write_tensors"]
+__all__ = [
+    "RESULT_FILE",
+    "ExportResults",
+    "image_metrics",
+    "result_metrics",
+    "write_layer",
+    "write_json",
+    "write_tensors",
+]
 
 #: a finished stage's layers at full precision (what the next stage of a system receives)
 RESULT_FILE = "result.pt"
@@ -37,12 +45,45 @@ def write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     os.replace(tmp, path)
 
 
-def _write_layer(folder: Path, name: str, layer: torch.Tensor) -> None:
+def write_layer(folder: Path, name: str, layer: torch.Tensor) -> None:
     """An image (C, H, W) as ``<name>.png``; a video (T, C, H, W) as ``<name>/<i>.png`` + mp4."""
     if layer.dim() == 4:
         write_layer_video(folder, name, layer)
     else:
         write_image(folder / f"{name}.png", layer)
+
+
+@torch.no_grad()
+def result_metrics(
+    task: pl.LightningModule, layers: dict[str, torch.Tensor], datamodule: Any
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """A task's figures for its final ``layers`` and its baselines' estimates.
+
+    With ``datamodule.gt`` and a task ``gt_layer``: the task's ``measure`` (default
+    :func:`image_metrics`) of that layer, of the input (``input``) and of each baseline
+    (``baselines``); then the task's own ``report``; with ``datamodule.gt_mask`` and a
+    ``label_layer``: the task's ``mask_metrics`` and the baselines' instead.
+
+    Returns:
+        The figures, and baseline name → estimate (empty without ground truth).
+    """
+    metrics: dict[str, Any] = {}
+    baselines: dict[str, torch.Tensor] = {}
+    dm = datamodule
+    if dm.gt is not None and task.gt_layer is not None:
+        measure = getattr(task, "measure", image_metrics)
+        metrics.update(measure(layers[task.gt_layer], dm.gt))
+        metrics["input"] = measure(dm.original[: dm.gt.shape[0]], dm.gt)
+        baselines = {k: v.cpu() for k, v in task.baselines(dm.original).items()}
+        metrics["baselines"] = {k: measure(v, dm.gt) for k, v in baselines.items()}
+    if hasattr(task, "report"):
+        metrics.update(task.report(layers, dm))
+    label_layer = getattr(task, "label_layer", None)
+    if getattr(dm, "gt_mask", None) is not None and label_layer is not None:
+        metrics.update(task.mask_metrics(layers[label_layer], dm.gt_mask))
+        baselines = {k: v.cpu() for k, v in task.baselines(dm.original).items()}
+        metrics["baselines"] = {k: task.mask_metrics(v, dm.gt_mask) for k, v in baselines.items()}
+    return metrics, baselines
 
 
 class ExportResults(pl.Callback):
@@ -110,26 +151,12 @@ class ExportResults(pl.Callback):
                 self.metrics, self.layers = metrics, {}
                 return
         self.layers = {k: v.cpu() for k, v in pl_module.export(dm.original).items()}
-        baselines = {}
-        if dm.gt is not None and pl_module.gt_layer is not None:
-            measure = getattr(pl_module, "measure", image_metrics)
-            metrics.update(measure(self.layers[pl_module.gt_layer], dm.gt))
-            metrics["input"] = measure(dm.original[: dm.gt.shape[0]], dm.gt)
-            baselines = {k: v.cpu() for k, v in pl_module.baselines(dm.original).items()}
-            metrics["baselines"] = {k: measure(v, dm.gt) for k, v in baselines.items()}
-        if hasattr(pl_module, "report"):
-            metrics.update(pl_module.report(self.layers, dm))
-        label_layer = getattr(pl_module, "label_layer", None)
-        if getattr(dm, "gt_mask", None) is not None and label_layer is not None:
-            metrics.update(pl_module.mask_metrics(self.layers[label_layer], dm.gt_mask))
-            baselines = {k: v.cpu() for k, v in pl_module.baselines(dm.original).items()}
-            metrics["baselines"] = {
-                k: pl_module.mask_metrics(v, dm.gt_mask) for k, v in baselines.items()
-            }
+        figures, baselines = result_metrics(pl_module, self.layers, dm)
+        metrics.update(figures)
         for name, estimate in baselines.items():
-            _write_layer(out_dir / "baselines", name, estimate)
+            write_layer(out_dir / "baselines", name, estimate)
         for name, layer in self.layers.items():
-            _write_layer(out_dir / "layers", name, layer)
+            write_layer(out_dir / "layers", name, layer)
         if self.save_result and not diverged:
             write_tensors(out_dir / RESULT_FILE, self.layers)
         write_json(out_dir / "metrics.json", metrics)

@@ -25,8 +25,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from dipsys.callbacks.export import RESULT_FILE, ExportResults, write_json
-from dipsys.data.io import write_image
+from dipsys.callbacks.export import RESULT_FILE, ExportResults, write_json, write_layer
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,7 @@ class StageResult:
     layers: dict[str, torch.Tensor]
     out_dir: Path
     datamodule: pl.LightningDataModule | None = None
+    task: pl.LightningModule | None = None
 
 
 Builder = Callable[[Mapping[str, Any]], tuple[pl.LightningDataModule, pl.LightningModule]]
@@ -169,7 +169,7 @@ class System:
         export.save_result = len(self.stages) > 1
         ckpt = None if ckpt_path is None else str(ckpt_path)
         trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
-        return StageResult(export.metrics, export.layers, stage_dir, datamodule)
+        return StageResult(export.metrics, export.layers, stage_dir, datamodule, task)
 
     @staticmethod
     def _resume_checkpoint(stage_dir: Path, max_steps: int) -> Path | None:
@@ -187,10 +187,10 @@ class System:
     @staticmethod
     def _reload(stage: Stage, handoff: Mapping[str, Any], stage_dir: Path) -> StageResult:
         """A finished stage's result as the first run handed it on (its data rebuilt, cheap)."""
-        datamodule, _ = stage.build(handoff)
+        datamodule, task = stage.build(handoff)
         metrics = json.loads((stage_dir / "metrics.json").read_text())
         layers = torch.load(stage_dir / RESULT_FILE, map_location="cpu", weights_only=True)
-        return StageResult(metrics, layers, stage_dir, datamodule)
+        return StageResult(metrics, layers, stage_dir, datamodule, task)
 
     def _stop(self, out_dir: Path, results: list[StageResult]) -> dict[str, Any]:
         """A diverged stage ends the system: its best result so far becomes the final one."""
@@ -210,7 +210,7 @@ class System:
             layers, combined = self.combine(results)
             for name, image in layers.items():
                 folder, _, base = name.rpartition(":")
-                write_image(out_dir / ("baselines" if folder else "layers") / f"{base}.png", image)
+                write_layer(out_dir / ("baselines" if folder else "layers"), base, image)
             metrics.update(combined)
         else:
             shutil.copytree(final.out_dir / "layers", out_dir / "layers", dirs_exist_ok=True)
