@@ -30,7 +30,11 @@ class VideoTransparency(VideoDecomposition, LayerDecomposition):
     what stays to ``layer2``: the frames themselves resolve the layer ambiguity.
 
     Loss terms: ``recon`` = MSE(Î, I) over all frames, ``exclusion`` = Exclusion(y1, y2),
-    ``alpha_prior`` = mean_i (α^{(i)} − ½)² for the first ``alpha_prior_steps`` steps.
+    ``alpha_prior`` = mean_i (α^{(i)} − ½)² for the first ``alpha_prior_steps`` steps. The
+    shipped config weighs ``exclusion`` 0: what separates the layers is that ``layer2`` must be
+    one image for every frame while the transmission moves, and the exclusion term, taken
+    between each frame and the one reflection, drew the reflection towards a flat image. A short
+    ``alpha_prior`` (300 steps) starts the opacities at ½ and then lets them follow the frames.
 
     Export (``solve_layers``): the reflection is the generator's (resized); the transmission
     of frame i is solved from the frame at full resolution,
@@ -67,7 +71,7 @@ class VideoTransparency(VideoDecomposition, LayerDecomposition):
         drifting: Iterable[str] = ("layer1", "alpha"),
         drift: float = 0.1,
         alpha_range: Sequence[float] = (0.05, 0.95),
-        alpha_prior_steps: int = 1000,
+        alpha_prior_steps: int = 300,
         layer_perturb: float = 1.0,
         alpha_perturb: float = 1.0,
         solve_layers: bool = True,
