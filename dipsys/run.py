@@ -71,7 +71,10 @@ def fit_memory(
     batch = image.shape[0] if image.dim() == 4 else len(datamodule.plan(0, 2))
     multiple = datamodule.multiple
     smallest = max(2 * multiple, -(-int(datamodule.min_side or 0) // multiple) * multiple)
-    probe = instantiate(cfg.task.module, size=(smallest, smallest), **task_kwargs)
+    # Building the probe draws initial weights: it must not move the seeded stream the run's
+    # own weights come from, or a seed would give other results than without the check.
+    with torch.random.fork_rng(devices=[]):
+        probe = instantiate(cfg.task.module, size=(smallest, smallest), **task_kwargs)
     resident = 2 * original.numel() * original.element_size()  # the input and its ground truth
     while True:
         size = datamodule.working_size

@@ -91,6 +91,22 @@ def test_same_seed_gives_identical_pngs(make_cfg, task):
     assert any((first / n).read_bytes() != (other / n).read_bytes() for n in names)
 
 
+def test_memory_check_leaves_the_seeded_run_unchanged(make_cfg):
+    """The budget check builds a probe task; its weights must not come from the run's stream."""
+    common = ("task=dehaze", "trainer.max_steps=4", "seed=5")
+    runs = [
+        make_cfg(*common, "memory_budget_gib=null", name="unchecked"),
+        make_cfg(*common, "memory_budget_gib=64", name="checked"),
+    ]
+    for cfg in runs:
+        train(cfg)
+    unchecked, checked = (Path(cfg.paths.output_dir) / "layers" for cfg in runs)
+    names = sorted(p.name for p in unchecked.glob("*.png"))
+    assert names
+    for name in names:
+        assert (unchecked / name).read_bytes() == (checked / name).read_bytes(), name
+
+
 def test_training_memory_grows_with_pixels_and_batch():
     torch.manual_seed(0)
     net = SkipGenerator(8, 3, channels_down=[8, 16, 32], channels_skip=[0, 0, 4])
