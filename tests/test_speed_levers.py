@@ -139,6 +139,7 @@ def test_task_levers_compute_the_same_step(make_cfg):
     assert head.is_contiguous(memory_format=torch.channels_last)
     for name, out in plain_outputs.items():
         torch.testing.assert_close(fast_outputs[name], out, rtol=1e-4, atol=1e-5, msg=name)
-    # Measured: 1.5e-4 (plain) and 6e-4 (levers; channels-last kernels sum in another order).
+    # Measured: 1.5e-4 (plain); levers 6e-4 on one thread and 1.5e-3 on two (channels-last
+    # kernels sum in another order, per thread). A wrong fusion is off by O(1).
     assert (plain - reference).norm() < 1e-3 * reference.norm()
-    assert (fast - reference).norm() < 1e-3 * reference.norm()
+    assert (fast - reference).norm() < 5e-3 * reference.norm()
