@@ -19,7 +19,7 @@ import torch
 
 from dipsys.callbacks.export import result_metrics
 from dipsys.errors import InputError
-from dipsys.systems.system import Builder, Stage, StageResult
+from dipsys.systems.system import Builder, Stage, StageResult, indexed_stages
 
 
 def median_layers(results: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -62,15 +62,8 @@ class Restarts:
         return self._handoff(0)
 
     def stages(self, build: Builder) -> list[Stage]:
-        return [
-            Stage(
-                f"restart_{index}",
-                build,
-                self.steps,
-                handoff=lambda result, i=index: self._handoff(i + 1),
-            )
-            for index in range(self.restarts)
-        ]
+        names = [f"restart_{index}" for index in range(self.restarts)]
+        return indexed_stages(names, build, [self.steps] * self.restarts, self._handoff)
 
     def combine(self, results: list[StageResult]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The median layers and their figures (see the class docstring)."""

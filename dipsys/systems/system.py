@@ -69,6 +69,20 @@ class Stage:
     handoff: Callable[[StageResult], dict[str, Any]] = field(default=lambda result: {})
 
 
+def indexed_stages(
+    names: Sequence[str],
+    build: Builder,
+    budgets: Sequence[int],
+    handoff: Callable[[int], dict[str, Any]],
+) -> list[Stage]:
+    """Stages of one builder whose handoffs depend on the stage index only: the stage before
+    stage ``i`` hands it ``handoff(i)`` (the system's ``first_handoff`` is ``handoff(0)``)."""
+    return [
+        Stage(name, build, budget, handoff=lambda result, i=index: handoff(i + 1))
+        for index, (name, budget) in enumerate(zip(names, budgets, strict=True))
+    ]
+
+
 class System:
     """Runs its stages in order.
 

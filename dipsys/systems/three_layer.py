@@ -26,7 +26,7 @@ from dipsys.data.io import read_image, read_mask
 from dipsys.errors import InputError
 from dipsys.ops.grabcut import grabcut
 from dipsys.ops.labels import labels_from_gray, mean_iou
-from dipsys.systems.system import Builder, Stage, StageResult
+from dipsys.systems.system import Builder, Stage, StageResult, indexed_stages
 
 #: the pairwise runs, in order: (first layer, second layer) by hint name
 PAIRS = (("fg", "bg"), ("mg", "bg"), ("fg", "mg"))
@@ -76,15 +76,8 @@ class ThreeLayerSegmentation:
         return self._handoff(0)
 
     def stages(self, build: Builder) -> list[Stage]:
-        return [
-            Stage(
-                f"{first}_{second}",
-                build,
-                budget,
-                handoff=lambda result, i=index: self._handoff(i + 1),
-            )
-            for index, ((first, second), budget) in enumerate(zip(PAIRS, self.budgets, strict=True))
-        ]
+        names = [f"{first}_{second}" for first, second in PAIRS]
+        return indexed_stages(names, build, self.budgets, self._handoff)
 
     def combine(self, results: list[StageResult]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The label map, the three layers and the metrics from the three pairwise results."""
