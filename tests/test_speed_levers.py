@@ -43,8 +43,12 @@ def test_fused_pass_equals_separate_nets(memory_format):
     for a, b in zip(separate, fused, strict=True):
         assert a.shape == b.shape
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+    # Biases ahead of a batch norm have a true gradient of 0: what is left is float32
+    # cancellation (~1e-6 of the largest gradient), which differs between NCHW, NHWC and grouped
+    # batch-norm kernels. A wrong fusion is off by O(the gradient).
+    scale = max(a.abs().max().item() for a in expected)
     for a, b in zip(expected, _grads(nets), strict=True):
-        torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-4)
+        torch.testing.assert_close(b, a, rtol=1e-3, atol=2e-6 * scale)
 
 
 def test_fusion_groups_only_matching_architectures():

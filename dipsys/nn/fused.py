@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dipsys.nn.batch_norm import batch_norm
 from dipsys.nn.skip import SkipGenerator, _SkipConcat
 
 # Channel-wise modules that act on a group of nets exactly as on each net alone (their settings
@@ -134,7 +135,7 @@ def _batch_norm(modules: Sequence[nn.BatchNorm2d], x: Tensor) -> Tensor:
     weight = torch.cat([m.weight for m in modules])
     bias = torch.cat([m.bias for m in modules])
     if first.training or first.running_mean is None:
-        return F.batch_norm(x, None, None, weight, bias, True, 0.0, first.eps)
+        return batch_norm(x, weight, bias, first.eps, getattr(first, "group", None))
     mean = torch.cat([m.running_mean for m in modules])
     var = torch.cat([m.running_var for m in modules])
     return F.batch_norm(x, mean, var, weight, bias, False, 0.0, first.eps)

@@ -14,10 +14,24 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
+from dipsys.nn.batch_norm import BatchNorm2d
+
+
+def _in_input_dtype(pad: type[nn.Module]) -> type[nn.Module]:
+    """``pad`` run in its input's dtype: CPU autocast would pad bf16 activations in float32,
+    and the next convolution would cast the padded copy back (a full extra pass)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return pad.forward(self, x)
+
+    return type(pad.__name__, (pad,), {"forward": forward, "__module__": __name__})
+
+
 _PADDINGS = {
-    "reflection": nn.ReflectionPad2d,
-    "zeros": nn.ZeroPad2d,
-    "replicate": nn.ReplicationPad2d,
+    "reflection": _in_input_dtype(nn.ReflectionPad2d),
+    "zeros": _in_input_dtype(nn.ZeroPad2d),
+    "replicate": _in_input_dtype(nn.ReplicationPad2d),
 }
 _ACTIVATIONS = {
     "leaky_relu": partial(nn.LeakyReLU, 0.2),
@@ -174,7 +188,7 @@ class SkipGenerator(nn.Module):
             layers.append(self._padding((kernel - 1) // 2))
         layers += [
             nn.Conv2d(c_in, c_out, kernel, stride=stride),
-            nn.BatchNorm2d(c_out),
+            BatchNorm2d(c_out),
             self._activation(),
         ]
         return nn.Sequential(*layers)
@@ -202,7 +216,7 @@ class SkipGenerator(nn.Module):
             merged = _SkipConcat(self._conv_block(c_in, skip, kernels["skip"]), merged)
         layers = [
             merged,
-            nn.BatchNorm2d(skip + inner_out),
+            BatchNorm2d(skip + inner_out),
             self._conv_block(skip + inner_out, up, kernels["up"]),
         ]
         if self._need_1x1_up:
