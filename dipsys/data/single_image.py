@@ -230,15 +230,17 @@ class SingleImageDataModule(pl.LightningDataModule):
         if max_steps is None or max_steps < 1:
             raise InputError(f"trainer.max_steps must be a positive step budget, got {max_steps}")
         self.total_steps = int(max_steps)
+        self.check_split(self.trainer.world_size if self.trainer is not None else 1)
 
     def batch(self, step: int) -> dict[str, Any]:
         """Everything step ``step`` trains on (see the class docstring)."""
         total = self.total_steps
         last = step >= total - 1
-        ks = self._shard(self.plan(step, total))
+        ks, shard = self._shard(self.plan(step, total))
         sigma = 0.0 if last else float(self.noise_schedule(step, total))
         batch = {
             "k": ks,
+            "shard": shard,
             "sigma": torch.tensor(sigma),
             "step": step,
             "last": last,
@@ -248,24 +250,31 @@ class SingleImageDataModule(pl.LightningDataModule):
             batch[key] = torch.stack([views[k] for k in ks])
         return batch
 
-    def _shard(self, ks: list[int]) -> list[int]:
+    def _shard(self, ks: list[int]) -> tuple[list[int], tuple[int, int]]:
         """This process's share of a step's transforms when the Trainer runs several (DDP).
 
         Every process iterates the same step stream (it is a pure function of the step), and
-        rank r of N trains on ``ks[r::N]``; DDP's gradient average then equals one process
-        training on all of ``ks`` (except for batch-norm statistics, which each process takes
-        over its own share). A single transform (``per_step=1``, the last step) goes to every
-        process.
+        rank r of N trains on ``ks[r::N]``. With the generators' input noise drawn for the
+        whole step and sliced the same way (the returned ``(r, N)``), and batch norm sharing its
+        statistics across ranks (:mod:`dipsys.nn.batch_norm`), DDP's gradient average equals one
+        process training on all of ``ks``. A single transform (``per_step=1``, the last step)
+        goes to every process, with shard ``(0, 1)``.
         """
         trainer = self.trainer
         world = trainer.world_size if trainer is not None else 1
         if world == 1 or len(ks) == 1:
-            return ks
-        if len(ks) % world:
+            return ks, (0, 1)
+        self.check_split(world)
+        return ks[trainer.global_rank :: world], (trainer.global_rank, world)
+
+    def check_split(self, world: int) -> None:
+        """Raise :class:`InputError` unless every step's transforms split evenly over ``world``."""
+        self.prepare()
+        per_step = self.plan.per_step
+        if world > 1 and per_step > 1 and per_step % world:
             raise InputError(
-                f"data.per_step={len(ks)} transforms do not split evenly over {world} devices"
+                f"data.per_step={per_step} transforms do not split evenly over {world} devices"
             )
-        return ks[trainer.global_rank :: world]
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(StepDataset(self), batch_size=None, num_workers=0)

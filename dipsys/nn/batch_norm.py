@@ -18,12 +18,12 @@ batch's own per-channel mean and variance. Two cases need more than ``F.batch_no
 Otherwise :func:`batch_norm` is ``F.batch_norm``, so results are unchanged bit for bit.
 
 Math (per channel c, over the M = B·H·W values of all ranks): ``μ = Σx/M``,
-``σ² = Σx²/M − μ²`` (accumulated in float32 around a per-call shift, see :func:`_sums`),
+``σ² = Σ(x − μ)²/M`` (sums accumulated in float32, or float64 for float64 inputs),
 ``y = (x − μ)·γ/√(σ² + ε) + β``; backward with ``x̂ = (x − μ)/√(σ² + ε)``:
 ``∂γ = Σ g·x̂``, ``∂β = Σ g``, ``∂x = γ/√(σ² + ε)·(g − ∂β/M − x̂·∂γ/M)``.
 
 Shape:
-    - Input: ``(B, C, H, W)`` in any memory format, any float dtype (math in float32)
+    - Input: ``(B, C, H, W)`` in any memory format, any float dtype (statistics in at least float32)
     - Output: same shape, dtype and memory format
 """
 
@@ -66,7 +66,7 @@ def batch_norm(
     if running is not None:
         running_mean, running_var, momentum = running
         with torch.no_grad():
-            unbiased = var * (count / (count - 1).clamp_min(1)).float()
+            unbiased = var * (count / (count - 1).clamp_min(1)).to(var.dtype)
             running_mean.lerp_(mean.to(running_mean), momentum)
             running_var.lerp_(unbiased.to(running_var), momentum)
     return y
@@ -112,6 +112,8 @@ class _Layout:
     def __init__(self, x: Tensor) -> None:
         batch, channels, height, width = x.shape
         self.shape = (batch, channels, height, width)
+        #: precision of the statistics and per-channel coefficients
+        self.acc = torch.promote_types(x.dtype, torch.float32)
         self.count = batch * height * width
         self.nhwc = _is_channels_last(x)
         k = max(1, _ROW // channels) if self.nhwc else 1
@@ -133,10 +135,10 @@ class _Layout:
         return t.view(batch, channels, height, width)
 
     def sum(self, t: Tensor) -> Tensor:
-        """Per-channel float32 sum of a viewed tensor: ``(C,)``."""
+        """Per-channel sum of a viewed tensor in :attr:`acc` precision: ``(C,)``."""
         if self.nhwc:
-            return t.sum(0, dtype=torch.float32).view(self.k, -1).sum(0)
-        return t.sum((0, 2), dtype=torch.float32)
+            return t.sum(0, dtype=self.acc).view(self.k, -1).sum(0)
+        return t.sum((0, 2), dtype=self.acc)
 
     def per_channel(self, v: Tensor) -> Tensor:
         """A ``(C,)`` vector broadcastable against a viewed tensor."""
@@ -152,28 +154,18 @@ def _all_reduce(t: Tensor, group: object | None) -> Tensor:
 def _sums(layout: _Layout, xv: Tensor, group: object | None) -> tuple[Tensor, Tensor, Tensor]:
     """Global per-channel mean and (biased) variance of the viewed input, and the count.
 
-    Sums of ``x − s`` and ``(x − s)²`` around a shift ``s`` (this rank's first pixel, broadcast
-    to every rank), which keeps cancellation small when ``|μ| ≫ σ``. Elementwise work runs in
-    the input's dtype, sums accumulate in float32, and the ranks' sums are added in float64.
+    Two passes, as ATen's kernel: the mean, then the mean square of ``x − μ`` (no cancellation
+    when ``|μ| ≫ σ``). Elementwise work runs in the input's dtype, sums accumulate in
+    :attr:`_Layout.acc`, and the ranks' sums are added in float64 (two all-reduces per call).
     """
     channels = layout.shape[1]
-    first = xv[0, :channels] if layout.nhwc else xv[0, :, 0]
-    shift = first.detach().clone()
-    if group is not None:
-        dist.broadcast(shift, src=dist.get_global_rank(group, 0), group=group)
-    centred = xv - layout.per_channel(shift)
-    stats = torch.cat(
-        [
-            layout.sum(centred),
-            layout.sum(centred.mul_(centred)),
-            centred.new_full((1,), layout.count, dtype=torch.float32),
-        ]
-    ).double()
-    stats = _all_reduce(stats, group)
-    count = stats[-1]
-    mean_shifted = stats[:channels] / count
-    var = (stats[channels : 2 * channels] / count - mean_shifted.square()).clamp_min(0.0)
-    return (mean_shifted + shift.double()).float(), var.float(), count
+    totals = torch.cat([layout.sum(xv), xv.new_full((1,), layout.count, dtype=layout.acc)])
+    totals = _all_reduce(totals.double(), group)
+    count = totals[channels]
+    mean = (totals[:channels] / count).to(layout.acc)
+    centred = xv - layout.per_channel(mean.to(xv.dtype))
+    square = _all_reduce(layout.sum(centred.mul_(centred)).double(), group)
+    return mean, (square / count).to(layout.acc), count
 
 
 class _BatchNorm(torch.autograd.Function):
@@ -185,8 +177,8 @@ class _BatchNorm(torch.autograd.Function):
         xv = layout.view(x)
         mean, var, count = _sums(layout, xv, group)
         invstd = torch.rsqrt(var + eps)
-        scale = invstd * weight.float()
-        shift = bias.float() - mean * scale
+        scale = invstd * weight.to(layout.acc)
+        shift = bias.to(layout.acc) - mean * scale
         y = torch.addcmul(
             layout.per_channel(shift.to(x.dtype)), xv, layout.per_channel(scale.to(x.dtype))
         )
@@ -200,18 +192,18 @@ class _BatchNorm(torch.autograd.Function):
         x, weight, mean, invstd, count = ctx.saved_tensors
         layout, group = ctx.layout, ctx.group
         channels, dtype = layout.shape[1], x.dtype
-        count = count.float()
+        count = count.to(layout.acc)
         centred = layout.view(x) - layout.per_channel(mean.to(dtype))
         gv = layout.view(grad.to(dtype))
         local = torch.cat([layout.sum(gv), layout.sum(gv * centred)])
         # this rank's γ, β gradients (DDP averages them over ranks like any parameter's)
         grad_bias = local[:channels].clone()
         grad_weight = local[channels:] * invstd
-        totals = _all_reduce(local.double(), group).float()
+        totals = _all_reduce(local.double(), group).to(layout.acc)
         sum_g, sum_gc = totals[:channels], totals[channels:]
         # ∂x = a·(g − Σg/M − x̂·Σg·x̂/M) with a = γ/√(σ² + ε) and x̂ = (x − μ)/√(σ² + ε);
         # the mean of g is taken off first, as in ATen's kernel, so that Σ∂x (≈ 0) cancels well
-        a = invstd * weight.float()
+        a = invstd * weight.to(layout.acc)
         slope = -(sum_gc / count) * invstd * invstd * a
         gx = torch.sub(gv, layout.per_channel((sum_g / count).to(dtype)))
         gx.mul_(layout.per_channel(a.to(dtype))).addcmul_(

@@ -40,11 +40,13 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dipsys.errors import InputError
 from dipsys.losses.weighted import WeightedSum
+from dipsys.nn.batch_norm import BatchNorm2d
 from dipsys.nn.compile import CompiledOrEager
 from dipsys.nn.fused import fused_forward, fusion_groups
 from dipsys.nn.noise import NoiseSpec
@@ -165,34 +167,79 @@ class LayerDecomposition(pl.LightningModule):
         """Whether the result of ``step`` may become the best one (e.g. not during warm-up)."""
         return True
 
+    # -- several processes: one batch ------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        """Under DDP, the generators' batch norms share statistics across the ranks, so that the
+        ranks' shares of a step's augmentations normalise as one batch (see
+        :meth:`dipsys.data.SingleImageDataModule._shard`)."""
+        distributed = self.trainer.world_size > 1 and dist.is_available() and dist.is_initialized()
+        self._set_batch_norm_group(dist.group.WORLD if distributed else None)
+
+    def on_fit_end(self) -> None:
+        self._set_batch_norm_group(None)  # a process group does not pickle or deep-copy
+
+    def _set_batch_norm_group(self, group: object | None) -> None:
+        for module in self.modules():
+            if isinstance(module, BatchNorm2d):
+                module.group = group
+
     # -- the training step, once ---------------------------------------------------------------
     def generator_input(
-        self, name: str, index: int, ks: list[int], sigma: Tensor, step: int = 0
+        self,
+        name: str,
+        index: int,
+        ks: list[int],
+        sigma: Tensor,
+        step: int = 0,
+        shard: tuple[int, int] = (0, 1),
     ) -> Tensor:
         """T_k z_g for each k of the batch, perturbed by σ_t·f_g·ε.
 
-        ε ~ N(0, 1) is drawn from a generator seeded by (seed, step, index of the generator).
+        ε ~ N(0, 1) is drawn from a generator seeded by (seed, step, index of the generator),
+        for the whole step: with ``shard = (r, N)`` (rank r of N holds ``ks``, every N-th
+        transform of the step from the r-th) it is drawn for N·len(ks) transforms and sliced,
+        so the ranks together perturb exactly as one process.
         """
         z = dihedral_stack(getattr(self, f"z_{name}"), ks)
+        return self._perturb(z, name, index, sigma, step, shard)
+
+    def _perturb(
+        self,
+        z: Tensor,
+        name: str,
+        index: int,
+        sigma: Tensor,
+        step: int,
+        shard: tuple[int, int] = (0, 1),
+    ) -> Tensor:
+        """``z + σ·f_g·ε`` for the ``shard`` of the step that ``z`` holds (see above)."""
         factor = self.perturb[name]
-        if factor != 0.0:
-            gen = torch.Generator(device=z.device)
-            gen.manual_seed(hash((self.seed, step, index)) & 0x7FFF_FFFF_FFFF_FFFF)
-            noise = torch.randn(z.shape, generator=gen, device=z.device, dtype=z.dtype)
-            z = z + (sigma * factor).to(z.dtype) * noise
-        return z
+        if factor == 0.0:
+            return z
+        rank, world = shard
+        gen = torch.Generator(device=z.device)
+        gen.manual_seed(hash((self.seed, step, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+        shape = (z.shape[0] * world, *z.shape[1:])
+        noise = torch.randn(shape, generator=gen, device=z.device, dtype=z.dtype)[rank::world]
+        return z + (sigma * factor).to(z.dtype) * noise
 
     def forward(
-        self, ks: list[int], sigma: Tensor, step: int = 0, target: Tensor | None = None
+        self,
+        ks: list[int],
+        sigma: Tensor,
+        step: int = 0,
+        target: Tensor | None = None,
+        shard: tuple[int, int] = (0, 1),
     ) -> dict[str, Tensor]:
         """Run every generator on its (augmented, perturbed) input.
 
         ``target`` (n, 3, h, w), the batch's augmented image, is required when a generator is
-        image-conditioned.
+        image-conditioned; ``shard`` is this rank's share of the step (see
+        :meth:`generator_input`).
         """
         inputs = {}
         for index, name in enumerate(self.generators):
-            z = self.generator_input(name, index, ks, sigma, step)
+            z = self.generator_input(name, index, ks, sigma, step, shard)
             if name in self.image_conditioned:
                 if target is None:
                     raise ValueError(f"generator '{name}' is image-conditioned: pass the target")
@@ -214,7 +261,8 @@ class LayerDecomposition(pl.LightningModule):
         return outputs
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        outputs = self(batch["k"], batch["sigma"], batch["step"], batch["target"])
+        shard = batch.get("shard", (0, 1))
+        outputs = self(batch["k"], batch["sigma"], batch["step"], batch["target"], shard)
         # Layers, compositing and losses in float32 with autocast off: smoothness terms of a
         # smooth map are ~1e-6, below bf16's resolution near 0.5, and autocast would otherwise
         # run the exclusion term's einsum (products ~1e-7, subnormal in fp16) in low precision.

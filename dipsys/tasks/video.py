@@ -89,7 +89,13 @@ class VideoDecomposition:
         super().setup(stage)
 
     def generator_input(
-        self, name: str, index: int, ks: list[int], sigma: Tensor, step: int = 0
+        self,
+        name: str,
+        index: int,
+        ks: list[int],
+        sigma: Tensor,
+        step: int = 0,
+        shard: tuple[int, int] = (0, 1),
     ) -> Tensor:
         """Drifting generators: frame i's code under the clip's transform; else as the base.
 
@@ -97,17 +103,11 @@ class VideoDecomposition:
             - output: ``(T, D, h', w')``, T = ``len(ks)`` (all k equal)
         """
         if name not in self.drifting:
-            return super().generator_input(name, index, ks, sigma, step)
+            return super().generator_input(name, index, ks, sigma, step, shard)
         z = dihedral(getattr(self, f"z_{name}"), ks[0])
         if z.shape[0] != len(ks):
             raise InputError(f"the task was built for {z.shape[0]} frames, the data has {len(ks)}")
-        factor = self.perturb[name]
-        if factor != 0.0:
-            gen = torch.Generator(device=z.device)  # the base's seeding: (seed, step, index)
-            gen.manual_seed(hash((self.seed, step, index)) & 0x7FFF_FFFF_FFFF_FFFF)
-            noise = torch.randn(z.shape, generator=gen, device=z.device, dtype=z.dtype)
-            z = z + (sigma * factor).to(z.dtype) * noise
-        return z
+        return self._perturb(z, name, index, sigma, step)
 
     def _track_best(self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]) -> None:
         """As the base, but the PSNR is over all frames and every frame's layers are kept."""
