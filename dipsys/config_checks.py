@@ -74,6 +74,7 @@ TYPED_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "callbacks.layer_images.every_n_steps": (_positive_integer, "a positive integer"),
     "callbacks.nan_guard.every_n_steps": (_positive_integer, "a positive integer"),
     "memory_budget_gib": (_budget, "a positive number of GiB, auto or null"),
+    "retain_host_memory": (lambda value: isinstance(value, bool), "true or false"),
 }
 
 

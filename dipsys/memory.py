@@ -11,6 +11,7 @@ input's original size, which costs about :data:`EXPORT_BYTES_PER_PIXEL` bytes pe
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import os
@@ -123,3 +124,26 @@ def fitting_side(estimate: int, budget: int, longest: int) -> int:
 def gib(count: int) -> str:
     """Bytes as GiB with two decimals, for messages."""
     return f"{count / 2**30:.2f} GiB"
+
+
+#: glibc ``mallopt`` parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+
+
+def retain_freed_host_memory() -> bool:
+    """Keep memory that CPU tensors free inside the process for the next step to reuse.
+
+    glibc serves allocations above a threshold (at most 32 MiB) with ``mmap`` and unmaps them on
+    free, and trims the heap's top: each training step's activations then come back as fresh
+    pages that the kernel faults in and zeroes, a few ms per ~17 MB activation at 256²×8
+    augmentations. Here every allocation comes from the heap, which is never trimmed. The peak
+    is unchanged; the resident size stays at the peak instead of dropping between steps.
+    Process-wide and irreversible. Returns False (and changes nothing) where the C library is
+    not glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))

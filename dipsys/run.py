@@ -19,7 +19,14 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from dipsys.config_checks import check_types
 from dipsys.errors import InputError, RunInterrupted, TrainingDiverged, user_error
-from dipsys.memory import budget_bytes, export_bytes, fitting_side, gib, training_bytes
+from dipsys.memory import (
+    budget_bytes,
+    export_bytes,
+    fitting_side,
+    gib,
+    retain_freed_host_memory,
+    training_bytes,
+)
 from dipsys.resume import check_checkpoint, resume_target
 from dipsys.systems import Restarts, Stage, System
 
@@ -183,6 +190,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 def _train(cfg: DictConfig) -> dict[str, Any]:
     check_types(cfg)
+    if cfg.get("retain_host_memory") and not retain_freed_host_memory():
+        log.warning("retain_host_memory=true needs glibc's malloc; ignored")
     system = build_system(cfg)
     out_dir = Path(cfg.paths.output_dir)
     runs = Path(cfg.paths.log_dir) / str(cfg.task.name)

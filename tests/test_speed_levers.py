@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -147,3 +150,35 @@ def test_task_levers_compute_the_same_step(make_cfg):
     # kernels sum in another order, per thread). A wrong fusion is off by O(1).
     assert (plain - reference).norm() < 1e-3 * reference.norm()
     assert (fast - reference).norm() < 5e-3 * reference.norm()
+
+
+_MMAP_PROBE = """
+import ctypes, sys
+import torch
+from dipsys.memory import retain_freed_host_memory
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+if sys.argv[1] == "retain":
+    assert retain_freed_host_memory()
+before = libc.mallinfo2().hblkhd
+x = torch.empty(64 * 2**20, dtype=torch.uint8)
+print(libc.mallinfo2().hblkhd - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def test_retained_host_memory_serves_large_tensors_from_the_heap():
+    def mmapped_bytes(mode: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", _MMAP_PROBE, mode], capture_output=True, text=True, check=True
+        )
+        return int(done.stdout.strip())
+
+    assert mmapped_bytes("default") >= 64 * 2**20  # glibc maps a 64 MiB tensor by itself
+    assert mmapped_bytes("retain") == 0
