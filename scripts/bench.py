@@ -52,6 +52,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from dipsys.config import compose_config  # noqa: E402
 from dipsys.data.io import write_image  # noqa: E402
+from dipsys.memory import retain_freed_host_memory  # noqa: E402
 
 logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -199,20 +200,30 @@ def conv_ceiling(dtype: torch.dtype = torch.float32, reps: int = 6) -> float:
 
 
 # -- sections -------------------------------------------------------------------------------
-def section_ceiling(args) -> float:
+def section_ceiling(args) -> dict[str, float]:
     fp32, bf16 = conv_ceiling(), conv_ceiling(torch.bfloat16)
     print(f"\n## Conv ceiling ({torch.get_num_threads()} threads)\n")
     print("| 3×3 conv, 128 ch, batch 8, 32², fwd + bwd | GFLOP/s |\n|---|---|")
     print(f"| float32 | {fp32:.1f} |\n| bf16 autocast | {bf16:.1f} |")
-    return fp32
+    return {"fp32": fp32, "bf16": bf16}
 
 
-def section_levers(args) -> None:
+def precision_of(variant: dict) -> str:
+    """``bf16`` when the variant runs the generators under bf16 autocast, else ``fp32``."""
+    return "bf16" if "bf16" in str(variant.get("trainer", {}).get("precision", "")) else "fp32"
+
+
+def section_levers(args, ceilings: dict[str, float]) -> None:
     names = ["one_at_a_time", *args.levers]
     print(f"\n## Levers: reference dehazing configuration, {torch.get_num_threads()} threads\n")
-    print("Best of", args.rounds, "interleaved rounds of", args.steps, "timed steps each.\n")
-    print("| size | variant | s/step | steps/s | aug/s | vs one-at-a-time (aug/s) | vs reference |")
-    print("|---|---|---|---|---|---|---|")
+    print("Best of", args.rounds, "interleaved rounds of", args.steps, "timed steps each.")
+    print("GFLOP/s: generator forward + backward; % of the conv ceiling of the variant's")
+    print("precision (bf16 variants against the bf16 ceiling).\n")
+    print(
+        "| size | variant | s/step | steps/s | aug/s | vs one-at-a-time (aug/s) | vs reference "
+        "| GFLOP/s | % of ceiling |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes[:2]:
         best: dict[str, dict] = {}
         for _ in range(args.rounds):
@@ -222,14 +233,23 @@ def section_levers(args) -> None:
                 if name not in best or run["s_step"] < best[name]["s_step"]:
                     best[name] = run
         base = best["one_at_a_time"]["augs"] / best["one_at_a_time"]["s_step"]
+        # every variant does the same arithmetic; counted on the plain nets (FlopCounterMode
+        # over-counts the grouped convolutions of the fused pass)
+        per_aug_flops = generator_flops(
+            best["one_at_a_time"]["task"], best["one_at_a_time"]["batch"]
+        )
+        per_aug_flops /= best["one_at_a_time"]["augs"]
         for name in names:
             run = best[name]
             rate = run["augs"] / run["s_step"]
             ref = REFERENCE.get(size)
             vs_ref = f"{rate * ref:.2f}×" if ref else "–"
+            gflops = per_aug_flops * run["augs"] / run["s_step"] / 1e9
+            ceiling = ceilings[precision_of(LEVERS.get(name, ONE_AT_A_TIME))]
             print(
                 f"| {size}² | {name} | {run['s_step']:.4f} | {1 / run['s_step']:.2f} | "
-                f"{rate:.2f} | {rate / base:.2f}× | {vs_ref} |"
+                f"{rate:.2f} | {rate / base:.2f}× | {vs_ref} | {gflops:.1f} | "
+                f"{100 * gflops / ceiling:.0f}% |"
             )
 
 
@@ -285,6 +305,7 @@ def section_parity(args) -> None:
     for label, extra in runs.items():
         with tempfile.TemporaryDirectory() as folder:
             command = [sys.executable, str(ROOT / "train.py"), *common, *extra]
+            command.append(f"retain_host_memory={str(args.retain_host_memory).lower()}")
             command.append(f"hydra.run.dir={folder}")
             env = {**os.environ, "OMP_NUM_THREADS": "1" if "DDP" in label else str(args.threads)}
             done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -303,12 +324,15 @@ TASK_MODES = {
     "one_at_a_time": ONE_AT_A_TIME,
     "channels_last": LEVERS["channels_last"],
     "batch8+channels_last": LEVERS["batch8+channels_last"],
+    "batch8+channels_last+bf16": LEVERS["batch8+channels_last+bf16"],
 }
 
 
 def worker(extra: list[str], args) -> dict | None:
     command = [sys.executable, __file__, "--worker", *extra]
     command += ["--warmup", str(args.warmup), "--threads", str(args.threads)]
+    if args.retain_host_memory:
+        command.append("--retain-host-memory")
     if "--steps" not in extra:
         command += ["--steps", str(args.task_steps)]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -341,20 +365,32 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--parity-steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--retain-host-memory",
+        action="store_true",
+        help="keep freed host memory in the process (the retain_host_memory=true option)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--task", default="dehaze", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=128, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.worker and args.retain_host_memory:
+        retain_freed_host_memory()
     if args.worker:
         run_worker(args)
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
-    ceiling = section_ceiling(args) if "ceiling" in args.sections else conv_ceiling()
+    if args.retain_host_memory:
+        retain_freed_host_memory()
+    if "ceiling" in args.sections:
+        ceilings = section_ceiling(args)
+    else:
+        ceilings = {"fp32": conv_ceiling(), "bf16": conv_ceiling(torch.bfloat16)}
     if "levers" in args.sections:
-        section_levers(args)
+        section_levers(args, ceilings)
     if "tasks" in args.sections:
-        section_tasks(args, ceiling)
+        section_tasks(args, ceilings["fp32"])
     if "memory" in args.sections:
         section_memory(args)
     if "parity" in args.sections:
