@@ -253,8 +253,11 @@ def section_levers(args, ceilings: dict[str, float]) -> None:
             )
 
 
-def section_tasks(args, ceiling: float) -> None:
+def section_tasks(args, ceilings: dict[str, float]) -> None:
+    precision = precision_of(TASK_MODES[args.mode])
+    ceiling = ceilings[precision]
     print(f"\n## Tasks ({args.mode} mode, {torch.get_num_threads()} threads)\n")
+    print(f"% of ceiling: against the {precision} conv ceiling.")
     print("Peak memory: max RSS of a fresh process for the whole run (imports ~0.4 GiB).\n")
     print(
         "| task | size | s/step | steps/s | aug/s | GFLOP/step | GFLOP/s | % of ceiling "
@@ -299,6 +302,10 @@ def section_parity(args) -> None:
     runs = {
         "fp32, 1 process": [],
         "bf16-mixed, 1 process": ["trainer.precision=bf16-mixed"],
+        "bf16-mixed + channels-last, 1 process": [
+            "trainer.precision=bf16-mixed",
+            "+task.module.channels_last=true",
+        ],
         "fp32, DDP 2 processes (gloo)": ["trainer.strategy=ddp", "trainer.devices=2"],
     }
     base = None
@@ -390,7 +397,7 @@ def main() -> None:
     if "levers" in args.sections:
         section_levers(args, ceilings)
     if "tasks" in args.sections:
-        section_tasks(args, ceilings["fp32"])
+        section_tasks(args, ceilings)
     if "memory" in args.sections:
         section_memory(args)
     if "parity" in args.sections:
