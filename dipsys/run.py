@@ -14,7 +14,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from dipsys.config_checks import check_types
@@ -109,12 +109,28 @@ def fit_memory(
         datamodule.prepare()
 
 
+def planned_world_size(cfg: DictConfig) -> int:
+    """Processes the Trainer will start: ``devices × num_nodes`` when the devices are counted
+    (an integer or a list), else 1 (``auto``: known only once the Trainer runs)."""
+    trainer = cfg.get("trainer") or {}
+    devices = trainer.get("devices", 1)
+    if isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    count = len(devices) if OmegaConf.is_list(devices) or isinstance(devices, list) else devices
+    if not isinstance(count, int) or count < 1:
+        return 1
+    return count * int(trainer.get("num_nodes", 1) or 1)
+
+
 def build_task(cfg: DictConfig, handoff: dict[str, Any]) -> tuple[Any, pl.LightningModule]:
     """Read and check the input (cheap), fit the working size to the memory budget, then build
     the task at that size."""
     data_kwargs, task_kwargs = dict(handoff.get("data", {})), dict(handoff.get("task", {}))
     datamodule = instantiate(cfg.data, **data_kwargs)
     datamodule.prepare()
+    world = planned_world_size(cfg)
+    if world > 1 and hasattr(datamodule, "check_split"):
+        datamodule.check_split(world)
     datamodule = fit_memory(cfg, datamodule, data_kwargs, task_kwargs)
     task = instantiate(cfg.task.module, size=datamodule.working_size, **task_kwargs)
     return datamodule, task

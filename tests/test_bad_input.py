@@ -171,10 +171,17 @@ def test_bad_watermark_box(make_cfg, tmp_path, bbox, match):
         ("task.module.loss_weights.recon=heavy", "loss_weights.recon"),
         ("memory_budget_gib=lots", "memory_budget_gib"),
         ("callbacks.nan_guard.every_n_steps=often", "every_n_steps"),
+        ("retain_host_memory=yes", "retain_host_memory"),
     ],
 )
 def test_wrongly_typed_override(make_cfg, override, key):
     _fails(make_cfg, override, match=key)
+
+
+def test_augmentations_that_do_not_split_over_the_devices(make_cfg):
+    """Refused before the Trainer starts its processes."""
+    overrides = ["trainer.strategy=ddp", "trainer.devices=2", "data.augmentation=batch"]
+    _fails(make_cfg, *overrides, "data.per_step=3", match="split evenly over 2 devices")
 
 
 @pytest.mark.parametrize(
