@@ -136,10 +136,11 @@ def retain_freed_host_memory() -> bool:
     glibc serves allocations above a threshold (at most 32 MiB) with ``mmap`` and unmaps them on
     free, and trims the heap's top: each training step's activations then come back as fresh
     pages that the kernel faults in and zeroes, a few ms per ~17 MB activation at 256²×8
-    augmentations. Here every allocation comes from the heap, which is never trimmed. The peak
-    is unchanged; the resident size stays at the peak instead of dropping between steps.
-    Process-wide and irreversible. Returns False (and changes nothing) where the C library is
-    not glibc.
+    augmentations. Here every allocation comes from the heap, which is never trimmed: the
+    resident size stays at its peak instead of dropping between steps, and can exceed the
+    usual peak where the heap fragments (the peak RSS measured at 1024² is in the README).
+    Process-wide and irreversible: in a Hydra multirun launched in one process, later jobs keep
+    it. Returns False (and changes nothing) where the C library is not glibc.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -14,11 +14,12 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from omegaconf import OmegaConf
 
 from dipsys.config import compose_config
 from dipsys.data.single_image import SingleImageDataModule
 from dipsys.errors import InputError
-from dipsys.run import build_task
+from dipsys.run import build_task, planned_world_size
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,7 +105,7 @@ def test_two_ranks_compute_the_one_process_gradient():
     step: two ranks' averaged gradient is one process's, up to float32 rounding.
 
     The bound: the ranks' batch-norm kernel sums in another order than ATen's, which moves
-    this gradient by ~1e-3 of its norm in float32 (6e-14 in float64). Ranks normalising
+    this gradient by 8e-4–1e-3 of its norm in float32 (6e-14 in float64). Ranks normalising
     with their own statistics are off by 1.6× the norm, and ranks drawing the same input
     noise by 0.7×.
     """
@@ -113,8 +114,7 @@ def test_two_ranks_compute_the_one_process_gradient():
         mp.spawn(_ddp_worker, args=(2, _free_port(), out), nprocs=2)
         ranks = dict(out)
     one = _step_gradient(0, 1, 0)
-    assert torch.equal(ranks[0], ranks[1])
-    assert (ranks[0] - one).norm() <= 1e-2 * one.norm(), (ranks[0] - one).norm() / one.norm()
+    assert (ranks[0] - one).norm() <= 3e-3 * one.norm(), (ranks[0] - one).norm() / one.norm()
 
 
 def test_ddp_on_two_cpu_processes_writes_outputs_once(tmp_path):
@@ -140,3 +140,33 @@ def test_ddp_on_two_cpu_processes_writes_outputs_once(tmp_path):
     for name in ("metrics.json", "clean.png", "transmission.png", "airlight.png", "last.ckpt"):
         assert sum(p.name == name for p in files) == 1, (name, files)
     assert len(list((run / "tb").glob("events.out.tfevents.*"))) == 1
+
+
+def test_planned_world_size_counts_devices_and_nodes():
+    def cfg(**trainer):
+        return OmegaConf.create({"trainer": trainer})
+
+    assert planned_world_size(cfg(devices=1, num_nodes=1)) == 1
+    assert planned_world_size(cfg(devices=2, num_nodes=3)) == 6
+    assert planned_world_size(cfg(devices=[0, 1], num_nodes=1)) == 2
+    assert planned_world_size(cfg(devices="auto", num_nodes=2)) == 1  # unknown before the run
+
+
+def test_fit_start_shares_batch_norm_statistics_only_under_ddp(make_cfg, monkeypatch):
+    from dipsys.nn.batch_norm import BatchNorm2d
+
+    cfg = make_cfg()
+    _, task = build_task(cfg, {})
+    group = object()
+    fake_dist = SimpleNamespace(
+        is_available=lambda: True, is_initialized=lambda: True, group=SimpleNamespace(WORLD=group)
+    )
+    monkeypatch.setattr("dipsys.tasks.base.dist", fake_dist)
+    norms = [m for m in task.modules() if isinstance(m, BatchNorm2d)]
+    assert norms
+    for world, expected in ((1, None), (2, group)):
+        task._trainer = SimpleNamespace(world_size=world)
+        task.on_fit_start()
+        assert all(m.group is expected for m in norms)
+    task.teardown("fit")
+    assert all(m.group is None for m in norms)

@@ -38,12 +38,14 @@ from torch import Tensor, nn
 NHWC_SLOW_BELOW = 16
 #: Width, in values, of the rows that the channels-last path reduces over.
 _ROW = 64
+#: Values summed in a low-precision input's own dtype before the float32 sum (see _Layout.sum).
+_RUN = 16
 
 
 def batch_norm(
     x: Tensor,
-    weight: Tensor,
-    bias: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
     eps: float,
     group: object | None = None,
     running: tuple[Tensor, Tensor, float] | None = None,
@@ -52,7 +54,7 @@ def batch_norm(
 
     Args:
         x: ``(B, C, H, W)``.
-        weight, bias: ``(C,)`` affine parameters γ and β.
+        weight, bias: ``(C,)`` affine parameters γ and β (``None``: 1 and 0).
         eps: added to the variance.
         group: a ``torch.distributed`` process group whose ranks share statistics, or ``None``.
         running: ``(running_mean, running_var, momentum)`` to update in place, as
@@ -62,6 +64,10 @@ def batch_norm(
     if group is None and not (channels_last and x.shape[1] < NHWC_SLOW_BELOW):
         mean, var, momentum = running if running is not None else (None, None, 0.0)
         return F.batch_norm(x, mean, var, weight, bias, True, momentum, eps)
+    if weight is None:  # affine=False
+        weight = torch.ones(x.shape[1], dtype=torch.float32, device=x.device)
+    if bias is None:
+        bias = torch.zeros(x.shape[1], dtype=torch.float32, device=x.device)
     y, mean, var, count = _BatchNorm.apply(x, weight, bias, eps, group)
     if running is not None:
         running_mean, running_var, momentum = running
@@ -134,8 +140,19 @@ class _Layout:
             return t.view(batch, height, width, channels).permute(0, 3, 1, 2)
         return t.view(batch, channels, height, width)
 
-    def sum(self, t: Tensor) -> Tensor:
-        """Per-channel sum of a viewed tensor in :attr:`acc` precision: ``(C,)``."""
+    def sum(self, t: Tensor, runs: bool = False) -> Tensor:
+        """Per-channel sum of a viewed tensor in :attr:`acc` precision: ``(C,)``.
+
+        With ``runs``, a bf16 tensor is first summed in runs of :data:`_RUN` values in its own
+        dtype (ATen accumulates each in float32 and rounds once), instead of being copied to
+        float32 whole. Each run's sum is then rounded relative to its own size: fine for sums
+        of like-signed terms (``Σx`` with ``|μ| ≳ σ``, ``Σ(x − s)²``), not for sums that cancel.
+        """
+        if runs and t.dtype != self.acc:
+            if self.nhwc and t.shape[0] % _RUN == 0:
+                t = t.view(-1, _RUN, t.shape[1]).sum(1)
+            elif not self.nhwc and t.shape[2] % _RUN == 0:
+                t = t.view(t.shape[0], t.shape[1], -1, _RUN).sum(3)
         if self.nhwc:
             return t.sum(0, dtype=self.acc).view(self.k, -1).sum(0)
         return t.sum((0, 2), dtype=self.acc)
@@ -151,37 +168,59 @@ def _all_reduce(t: Tensor, group: object | None) -> Tensor:
     return t
 
 
-def _sums(layout: _Layout, xv: Tensor, group: object | None) -> tuple[Tensor, Tensor, Tensor]:
-    """Global per-channel mean and (biased) variance of the viewed input, and the count.
+def _work_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the elementwise passes run in: the input's, but float32 for float16 (whose
+    products of small gradients and centred values underflow)."""
+    return torch.float32 if dtype == torch.float16 else dtype
 
-    Two passes, as ATen's kernel: the mean, then the mean square of ``x − μ`` (no cancellation
-    when ``|μ| ≫ σ``). Elementwise work runs in the input's dtype, sums accumulate in
-    :attr:`_Layout.acc`, and the ranks' sums are added in float64 (two all-reduces per call).
+
+def _sums(
+    layout: _Layout, xv: Tensor, group: object | None
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Global per-channel mean, (biased) variance and count of the viewed input, the centring
+    shift ``s`` (the mean rounded to the work dtype) and ``x − s``.
+
+    Two passes, as ATen's kernel: the mean, then the mean square of ``x − s``, corrected by
+    ``(μ − s)²``. ``x − s`` is exact where it matters (``x`` near ``μ``), so a bf16 input
+    keeps the precision of ``μ`` even when ``|μ| ≫ σ``. Sums accumulate in :attr:`_Layout.acc`
+    and the ranks' sums are added in float64 (two all-reduces per call).
     """
     channels = layout.shape[1]
-    totals = torch.cat([layout.sum(xv), xv.new_full((1,), layout.count, dtype=layout.acc)])
-    totals = _all_reduce(totals.double(), group)
+    count = torch.full((1,), float(layout.count), dtype=torch.float64, device=xv.device)
+    totals = _all_reduce(torch.cat([layout.sum(xv, runs=True).double(), count]), group)
     count = totals[channels]
-    mean = (totals[:channels] / count).to(layout.acc)
-    centred = xv - layout.per_channel(mean.to(xv.dtype))
-    square = _all_reduce(layout.sum(centred.mul_(centred)).double(), group)
-    return mean, (square / count).to(layout.acc), count
+    mean = totals[:channels] / count
+    shift = mean.to(xv.dtype)
+    centred = xv - layout.per_channel(shift)
+    square = _all_reduce(layout.sum(centred * centred, runs=True).double(), group)
+    var = (square / count - (mean - shift.double()).square()).clamp_min(0.0)
+    return mean.to(layout.acc), var.to(layout.acc), count, shift, centred
 
 
 class _BatchNorm(torch.autograd.Function):
-    """Batch norm over the batch (and ranks) with a row-view layout; see :func:`batch_norm`."""
+    """Batch norm over the batch (and ranks) with a row-view layout; see :func:`batch_norm`.
+
+    Elementwise passes run in the input's dtype (float32 for float16). Rounding stays relative
+    to the output: the forward pass scales ``x − s`` (see :func:`_sums`), and the backward
+    pass takes the gradient's mean off in :attr:`_Layout.acc`. ∂γ is as precise as the
+    work dtype (bf16 for bf16 inputs, like the convolutions' weight gradients under autocast).
+    """
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, group):
         layout = _Layout(x)
-        xv = layout.view(x)
-        mean, var, count = _sums(layout, xv, group)
+        if layout.count <= 1 and group is None:
+            raise ValueError(f"Expected more than 1 value per channel when training, got {x.shape}")
+        xv = layout.view(x).to(_work_dtype(x.dtype))
+        mean, var, count, shift, centred = _sums(layout, xv, group)
         invstd = torch.rsqrt(var + eps)
         scale = invstd * weight.to(layout.acc)
-        shift = bias.to(layout.acc) - mean * scale
+        # y = (x − s)·scale + β − (μ − s)·scale: both terms have the size of the output
+        offset = bias.to(layout.acc) - (mean - shift.to(layout.acc)) * scale
+        work = centred.dtype
         y = torch.addcmul(
-            layout.per_channel(shift.to(x.dtype)), xv, layout.per_channel(scale.to(x.dtype))
-        )
+            layout.per_channel(offset.to(work)), centred, layout.per_channel(scale.to(work))
+        ).to(x.dtype)
         ctx.save_for_backward(x, weight, mean, invstd, count)
         ctx.layout, ctx.group = layout, group
         ctx.mark_non_differentiable(mean, var, count)
@@ -191,23 +230,26 @@ class _BatchNorm(torch.autograd.Function):
     def backward(ctx, grad, _mean, _var, _count):
         x, weight, mean, invstd, count = ctx.saved_tensors
         layout, group = ctx.layout, ctx.group
-        channels, dtype = layout.shape[1], x.dtype
-        count = count.to(layout.acc)
-        centred = layout.view(x) - layout.per_channel(mean.to(dtype))
-        gv = layout.view(grad.to(dtype))
-        local = torch.cat([layout.sum(gv), layout.sum(gv * centred)])
+        channels, acc, work = layout.shape[1], layout.acc, _work_dtype(x.dtype)
+        count = count.to(acc)
+        shift = mean.to(work)  # the forward's centring shift s; x − μ = (x − s) − δ
+        delta = mean - shift.to(acc)
+        centred = layout.view(x).to(work) - layout.per_channel(shift)
+        gv = layout.view(grad).to(work)
+        sum_g = layout.sum(gv)
+        sum_gc = layout.sum(gv * centred) - delta * sum_g  # Σ g·(x − μ)
         # this rank's γ, β gradients (DDP averages them over ranks like any parameter's)
-        grad_bias = local[:channels].clone()
-        grad_weight = local[channels:] * invstd
-        totals = _all_reduce(local.double(), group).to(layout.acc)
+        grad_bias, grad_weight = sum_g, sum_gc * invstd
+        totals = _all_reduce(torch.cat([sum_g, sum_gc]).double(), group).to(acc)
         sum_g, sum_gc = totals[:channels], totals[channels:]
-        # ∂x = a·(g − Σg/M − x̂·Σg·x̂/M) with a = γ/√(σ² + ε) and x̂ = (x − μ)/√(σ² + ε);
-        # the mean of g is taken off first, as in ATen's kernel, so that Σ∂x (≈ 0) cancels well
-        a = invstd * weight.to(layout.acc)
+        # ∂x = a·(g − Σg/M − x̂·Σg·x̂/M) with a = γ/√(σ² + ε) and x̂ = (x − μ)/√(σ² + ε),
+        # i.e. a·(g − m) + slope·(x − s) − slope·δ; the mean m of g is taken off first, as in
+        # ATen's kernel, so that Σ∂x (≈ 0) cancels well
+        a = invstd * weight.to(acc)
         slope = -(sum_gc / count) * invstd * invstd * a
-        gx = torch.sub(gv, layout.per_channel((sum_g / count).to(dtype)))
-        gx.mul_(layout.per_channel(a.to(dtype))).addcmul_(
-            centred, layout.per_channel(slope.to(dtype))
-        )
-        grad_x = layout.unview(gx)
+        offset = sum_g / count + slope * delta / a.where(a != 0, 1.0)
+        gx = torch.sub(gv, layout.per_channel(offset)).mul_(layout.per_channel(a))
+        out = gx if gx.dtype == x.dtype else torch.empty(gx.shape, dtype=x.dtype, device=x.device)
+        torch.addcmul(gx, centred, layout.per_channel(slope), out=out)
+        grad_x = layout.unview(out)
         return grad_x, grad_weight.to(weight.dtype), grad_bias.to(weight.dtype), None, None

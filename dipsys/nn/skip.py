@@ -17,21 +17,31 @@ from torch import Tensor, nn
 from dipsys.nn.batch_norm import BatchNorm2d
 
 
-def _in_input_dtype(pad: type[nn.Module]) -> type[nn.Module]:
-    """``pad`` run in its input's dtype: CPU autocast would pad bf16 activations in float32,
-    and the next convolution would cast the padded copy back (a full extra pass)."""
+class _KeepDtype:
+    """Mixin for pads: run in the input's dtype. CPU autocast would pad bf16 activations in
+    float32, and the next convolution would cast the padded copy back (a full extra pass)."""
 
     def forward(self, x: Tensor) -> Tensor:
         with torch.autocast(x.device.type, enabled=False):
-            return pad.forward(self, x)
+            return super().forward(x)
 
-    return type(pad.__name__, (pad,), {"forward": forward, "__module__": __name__})
+
+class ReflectionPad2d(_KeepDtype, nn.ReflectionPad2d):
+    """``nn.ReflectionPad2d`` in the input's dtype under autocast."""
+
+
+class ZeroPad2d(_KeepDtype, nn.ZeroPad2d):
+    """``nn.ZeroPad2d`` in the input's dtype under autocast."""
+
+
+class ReplicationPad2d(_KeepDtype, nn.ReplicationPad2d):
+    """``nn.ReplicationPad2d`` in the input's dtype under autocast."""
 
 
 _PADDINGS = {
-    "reflection": _in_input_dtype(nn.ReflectionPad2d),
-    "zeros": _in_input_dtype(nn.ZeroPad2d),
-    "replicate": _in_input_dtype(nn.ReplicationPad2d),
+    "reflection": ReflectionPad2d,
+    "zeros": ZeroPad2d,
+    "replicate": ReplicationPad2d,
 }
 _ACTIVATIONS = {
     "leaky_relu": partial(nn.LeakyReLU, 0.2),

@@ -178,6 +178,9 @@ class LayerDecomposition(pl.LightningModule):
     def on_fit_end(self) -> None:
         self._set_batch_norm_group(None)  # a process group does not pickle or deep-copy
 
+    def teardown(self, stage: str) -> None:
+        self._set_batch_norm_group(None)  # also when fit stopped on an error
+
     def _set_batch_norm_group(self, group: object | None) -> None:
         for module in self.modules():
             if isinstance(module, BatchNorm2d):

@@ -107,7 +107,7 @@ class VideoDecomposition:
         z = dihedral(getattr(self, f"z_{name}"), ks[0])
         if z.shape[0] != len(ks):
             raise InputError(f"the task was built for {z.shape[0]} frames, the data has {len(ks)}")
-        return self._perturb(z, name, index, sigma, step)
+        return self._perturb(z, name, index, sigma, step, shard)
 
     def _track_best(self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]) -> None:
         """As the base, but the PSNR is over all frames and every frame's layers are kept."""
