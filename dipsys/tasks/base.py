@@ -175,11 +175,10 @@ class LayerDecomposition(pl.LightningModule):
         distributed = self.trainer.world_size > 1 and dist.is_available() and dist.is_initialized()
         self._set_batch_norm_group(dist.group.WORLD if distributed else None)
 
-    def on_fit_end(self) -> None:
-        self._set_batch_norm_group(None)  # a process group does not pickle or deep-copy
-
     def teardown(self, stage: str) -> None:
-        self._set_batch_norm_group(None)  # also when fit stopped on an error
+        # after fit, also one that stopped on an error: a process group neither pickles nor
+        # deep-copies
+        self._set_batch_norm_group(None)
 
     def _set_batch_norm_group(self, group: object | None) -> None:
         for module in self.modules():
@@ -187,6 +186,10 @@ class LayerDecomposition(pl.LightningModule):
                 module.group = group
 
     # -- the training step, once ---------------------------------------------------------------
+    def generator_code(self, name: str, ks: list[int]) -> Tensor:
+        """T_k z_g for each k of the batch: ``(len(ks), D, h', w')``."""
+        return dihedral_stack(getattr(self, f"z_{name}"), ks)
+
     def generator_input(
         self,
         name: str,
@@ -196,26 +199,14 @@ class LayerDecomposition(pl.LightningModule):
         step: int = 0,
         shard: tuple[int, int] = (0, 1),
     ) -> Tensor:
-        """T_k z_g for each k of the batch, perturbed by σ_t·f_g·ε.
+        """The code of :meth:`generator_code`, perturbed by σ_t·f_g·ε.
 
         ε ~ N(0, 1) is drawn from a generator seeded by (seed, step, index of the generator),
         for the whole step: with ``shard = (r, N)`` (rank r of N holds ``ks``, every N-th
         transform of the step from the r-th) it is drawn for N·len(ks) transforms and sliced,
         so the ranks together perturb exactly as one process.
         """
-        z = dihedral_stack(getattr(self, f"z_{name}"), ks)
-        return self._perturb(z, name, index, sigma, step, shard)
-
-    def _perturb(
-        self,
-        z: Tensor,
-        name: str,
-        index: int,
-        sigma: Tensor,
-        step: int,
-        shard: tuple[int, int] = (0, 1),
-    ) -> Tensor:
-        """``z + σ·f_g·ε`` for the ``shard`` of the step that ``z`` holds (see above)."""
+        z = self.generator_code(name, ks)
         factor = self.perturb[name]
         if factor == 0.0:
             return z

@@ -88,26 +88,18 @@ class VideoDecomposition:
         self._build_frame_codes(self.trainer.datamodule.num_frames)
         super().setup(stage)
 
-    def generator_input(
-        self,
-        name: str,
-        index: int,
-        ks: list[int],
-        sigma: Tensor,
-        step: int = 0,
-        shard: tuple[int, int] = (0, 1),
-    ) -> Tensor:
+    def generator_code(self, name: str, ks: list[int]) -> Tensor:
         """Drifting generators: frame i's code under the clip's transform; else as the base.
 
         Shape:
             - output: ``(T, D, h', w')``, T = ``len(ks)`` (all k equal)
         """
         if name not in self.drifting:
-            return super().generator_input(name, index, ks, sigma, step, shard)
+            return super().generator_code(name, ks)
         z = dihedral(getattr(self, f"z_{name}"), ks[0])
         if z.shape[0] != len(ks):
             raise InputError(f"the task was built for {z.shape[0]} frames, the data has {len(ks)}")
-        return self._perturb(z, name, index, sigma, step, shard)
+        return z
 
     def _track_best(self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]) -> None:
         """As the base, but the PSNR is over all frames and every frame's layers are kept."""
