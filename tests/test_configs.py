@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+import torch
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from dipsys.config import compose_config
+from dipsys.run import build_task
 
 from tests.conftest import ROOT
 
@@ -18,21 +25,64 @@ def _build(cfg):
     return datamodule, task
 
 
+def _first_batch(datamodule, steps: int = 4) -> dict:
+    datamodule.trainer = SimpleNamespace(
+        max_steps=steps, world_size=1, global_rank=0, global_step=0
+    )
+    datamodule.setup("fit")
+    return datamodule.batch(0)
+
+
 @pytest.mark.parametrize("task", TASKS)
-def test_task_configs_instantiate(make_cfg, task):
-    datamodule, module = _build(make_cfg(f"task={task}"))
-    assert module.size == datamodule.working_size
+def test_task_configs_reconstruct_their_data(make_cfg, task):
+    """Each shipped task's generators, at the data's working size, composite an image of the
+    data's shape: the configured nets, noise depths and data agree."""
+    datamodule, module = build_task(make_cfg(f"task={task}"), {})
+    batch = _first_batch(datamodule)
+    module._trainer = SimpleNamespace(datamodule=datamodule, world_size=1, max_steps=4)
+    module.setup("fit")  # what a task reads from its data before training (frames, airlight)
+    with torch.no_grad():
+        outputs = module(batch["k"], batch["sigma"], 0, batch["target"])
+        recon = module.composite(module.decompose(outputs, batch))
+    assert recon.shape == batch["target"].shape
+    assert torch.isfinite(recon).all()
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_experiment_configs_instantiate(make_cfg, experiment):
-    _build(make_cfg(f"experiment={experiment}"))
+def test_experiment_configs_set_what_they_say(tmp_path, experiment):
+    """Every value an experiment file sets is in the composed config, and it instantiates."""
+    preset = OmegaConf.load(ROOT / "conf" / "experiment" / f"{experiment}.yaml")
+    cfg = compose_config([f"experiment={experiment}"], output_dir=tmp_path / "run")
+    leaves = _leaves(OmegaConf.to_container(preset))
+    assert leaves
+    for key, value in leaves:
+        assert OmegaConf.select(cfg, key) == value, key
+    _build(cfg)
+
+
+def _leaves(tree: dict, prefix: str = "") -> list[tuple[str, object]]:
+    items = []
+    for key, value in tree.items():
+        if key == "defaults":
+            continue
+        if isinstance(value, dict):
+            items += _leaves(value, f"{prefix}{key}.")
+        else:
+            items.append((f"{prefix}{key}", value))
+    return items
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES)
-def test_noise_schedules_instantiate(make_cfg, schedule):
+def test_noise_schedules_end_at_zero(make_cfg, schedule):
+    """σ_t follows the schedule and is 0 on the final step, whatever the schedule says."""
     cfg = make_cfg(f"data/noise_schedule={schedule}")
-    assert instantiate(cfg.data).noise_schedule(0, 10) >= 0.0
+    datamodule = instantiate(cfg.data)
+    _first_batch(datamodule, steps=10)
+    schedule_fn = instantiate(cfg.data.noise_schedule)
+    for step in (0, 5):
+        expected = schedule_fn(step, 10)
+        assert float(datamodule.batch(step)["sigma"]) == pytest.approx(expected), step
+    assert float(datamodule.batch(9)["sigma"]) == 0.0
 
 
 def test_sample_ground_truth_follows_the_image(make_cfg, rgb_image):

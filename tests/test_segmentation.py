@@ -14,10 +14,12 @@ from dipsys.data import SingleImageDataModule
 from dipsys.data.io import write_image
 from dipsys.errors import InputError
 from dipsys.nn import NoiseSpec, SkipGenerator
+from dipsys.ops.labels import binary_iou, labels_from_gray, mean_iou
 from dipsys.run import train
 from dipsys.tasks import Segmentation, SegmentationNLayer
 
 SIZE = (32, 32)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _skip(out_channels: int = 3, sigmoid: bool = True) -> SkipGenerator:
@@ -180,6 +182,10 @@ def _read(path: Path) -> np.ndarray:
     return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
 
 
+def _labels(gray: np.ndarray) -> torch.Tensor:
+    return labels_from_gray(torch.from_numpy(gray))
+
+
 @pytest.mark.parametrize("hints", ["auto", "files"])
 def test_segmentation_run_writes_the_contract(make_cfg, tmp_path, hints):
     image, mask = _two_regions(tmp_path)
@@ -200,9 +206,15 @@ def test_segmentation_run_writes_the_contract(make_cfg, tmp_path, hints):
     assert set(np.unique(binary)) <= {0, 255}
     saved = json.loads((run / "metrics.json").read_text())
     assert saved == metrics and saved["task"] == "segmentation"
-    assert 0.0 <= saved["iou"] <= 1.0
-    assert 0.0 <= saved["baselines"]["grabcut"]["iou"] <= 1.0
-    assert (run / "baselines" / "grabcut.png").is_file()
+    # the figures are those of the written masks against the ground truth
+    truth = torch.from_numpy(_read(mask) > 127)
+    assert saved["iou"] == pytest.approx(
+        binary_iou(torch.from_numpy(binary > 127), truth), abs=2e-3
+    )
+    grabcut = torch.from_numpy(_read(run / "baselines" / "grabcut.png") > 127)
+    assert saved["baselines"]["grabcut"]["iou"] == pytest.approx(
+        binary_iou(grabcut, truth), abs=2e-3
+    )
     assert (run / "checkpoints" / "last.ckpt").is_file()
 
 
@@ -215,7 +227,9 @@ def test_nlayer_run_writes_labels(make_cfg):
     assert set(np.unique(labels)) <= {0, 127, 128, 255}
     for name in ("layer0", "layer1", "layer2", "foreground", "background", "mask"):
         assert (run / "layers" / f"{name}.png").is_file(), name
-    assert 0.0 <= metrics["iou"] <= 1.0 and "grabcut" in metrics["baselines"]
+    truth = _labels(_read(ROOT / "assets/segmentation/three_regions_labels.png"))
+    assert metrics["iou"] == pytest.approx(mean_iou(_labels(labels), truth, 3)[0], abs=2e-3)
+    assert "grabcut" in metrics["baselines"]
 
 
 def test_three_layer_system_combines_pairwise_runs(make_cfg):
@@ -228,8 +242,12 @@ def test_three_layer_system_combines_pairwise_runs(make_cfg):
         assert "iou" not in metrics["stages"][index]
     labels = _read(run / "layers" / "labels.png")
     assert set(np.unique(labels)) <= {0, 127, 128, 255}
-    assert 0.0 <= metrics["iou"] <= 1.0 and "grabcut" in metrics["baselines"]
-    assert (run / "baselines" / "grabcut.png").is_file()
+    truth = _labels(_read(ROOT / "assets/segmentation/three_regions_labels.png"))
+    assert metrics["iou"] == pytest.approx(mean_iou(_labels(labels), truth, 3)[0], abs=2e-3)
+    grabcut = _labels(_read(run / "baselines" / "grabcut.png"))
+    assert metrics["baselines"]["grabcut"]["iou"] == pytest.approx(
+        mean_iou(grabcut, truth, 3)[0], abs=2e-3
+    )
     assert json.loads((run / "metrics.json").read_text()) == metrics
 
 

@@ -64,13 +64,24 @@ def test_any_size_and_channels(make_cfg, tmp_path, kind):
     assert "psnr" not in metrics
 
 
-def test_resume_continues_from_checkpoint(make_cfg):
+def test_resume_continues_from_checkpoint(make_cfg, monkeypatch):
+    from dipsys.tasks.base import LayerDecomposition
+
     first = make_cfg()
     train(first)
     ckpt = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    trained: list[int] = []
+    step = LayerDecomposition.training_step
+
+    def counting(self, batch, batch_idx):
+        trained.append(batch["step"])
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(LayerDecomposition, "training_step", counting)
     resumed = make_cfg(f"ckpt_path={ckpt}", "trainer.max_steps=9", name="resumed")
     metrics = train(resumed)
     assert metrics["steps"] == 9
+    assert trained == [6, 7, 8]  # only the steps the checkpoint had not taken
 
 
 def test_resume_needs_a_checkpoint_short_of_the_budget(make_cfg, tmp_path):

@@ -168,14 +168,16 @@ def test_transparency_pair_writes_the_output_contract(make_cfg):
     for key in ("psnr", "ssim", "psnr2", "ssim2", "assignment", "psnr_recon", "input"):
         assert key in metrics, key
     assert metrics["task"] == "transparency_pair" and len(metrics["alpha"]) == 2
-    assert metrics["layers_from"] in ("solved", "generators")
+    alphas = metrics["alpha"]
+    solved = cfg.task.module.solve_layers and abs(alphas[0] - alphas[1]) >= cfg.task.module.min_alpha_gap
+    assert metrics["layers_from"] == ("solved" if solved else "generators")
 
 
 def test_single_transparency_runs_and_needs_matching_data(make_cfg):
     cfg = make_cfg("task=transparency")
     metrics = train(cfg)
     _check_run(cfg, metrics)
-    assert len(metrics["alpha"]) == 1 and metrics["assignment"] in ("direct", "swapped")
+    assert len(metrics["alpha"]) == 1 and metrics["layers_from"] == "generators"
     with pytest.raises(InputError, match="2 mixture"):
         train(make_cfg("task=transparency", "task.module.mixtures=2"))
 
@@ -192,3 +194,35 @@ def test_working_size_floor_follows_the_generators(make_cfg):
     while error is not None and not isinstance(error, InputError):
         error = error.__cause__ or error.__context__
     assert error is not None and "at least 96 pixels" in str(error)
+
+
+def _with_best(task: Transparency, alphas: list[float]) -> Transparency:
+    task.best = {
+        "alpha": torch.tensor(alphas).view(1, -1, 1, 1),
+        "layer1": torch.rand(1, 3, *SIZE),
+        "layer2": torch.rand(1, 3, *SIZE),
+    }
+    return task
+
+
+def test_report_scores_the_better_assignment_of_layers_to_truths():
+    from types import SimpleNamespace
+
+    truth1, truth2 = torch.rand(3, *SIZE), torch.rand(3, *SIZE)
+    task = _with_best(_task(mixtures=2), [0.7, 0.3])
+    data = SimpleNamespace(gt=truth1, gt2=truth2)
+    swapped = task.report({"layer1": truth2, "layer2": truth1}, data)
+    assert swapped["assignment"] == "swapped" and swapped["psnr"] > 60 and swapped["psnr2"] > 60
+    direct = task.report({"layer1": truth1, "layer2": truth2.flip(-1)}, data)
+    assert direct["assignment"] == "direct" and direct["psnr"] > 60 > direct["psnr2"]
+
+
+def test_export_solves_the_mixtures_only_when_the_opacities_differ_enough():
+    layer1, layer2 = torch.rand(3, *SIZE), torch.rand(3, *SIZE)
+    mixtures = torch.cat([alpha_blend(layer1, layer2, a) for a in (0.7, 0.3)])
+    task = _with_best(_task(mixtures=2, min_alpha_gap=0.2), [0.7, 0.3])
+    solved = task.export(mixtures)
+    assert task.layers_from == "solved"
+    assert torch.allclose(solved["layer1"], layer1, atol=1e-4)
+    _with_best(task, [0.52, 0.48]).export(mixtures)
+    assert task.layers_from == "generators"

@@ -51,7 +51,7 @@ def test_mask_codes_drift_much_less_than_independent_draws():
     step = (codes[1:] - codes[:-1]).std()
     independent = (first - other).std()
     assert step < 0.15 * independent
-    assert step == pytest.approx(0.1 * first.std(), rel=0.1)
+    assert step.item() == pytest.approx(0.1 * first.std().item(), rel=0.1)
 
 
 def test_video_segmentation_feeds_drifting_codes_to_the_mask_only_where_asked():

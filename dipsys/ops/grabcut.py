@@ -60,6 +60,7 @@ def _run(
     sure_bg: np.ndarray,
     prefer_fg: np.ndarray,
     iterations: int,
+    seed: int,
 ) -> np.ndarray | None:
     """One two-class GrabCut from a mask; the foreground, or None where OpenCV refuses."""
     mask = np.where(prefer_fg, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
@@ -67,6 +68,9 @@ def _run(
     mask[sure_fg] = cv2.GC_FGD
     background_model = np.zeros((1, 65), dtype=np.float64)
     foreground_model = np.zeros((1, 65), dtype=np.float64)
+    # GrabCut seeds its colour mixtures with k-means++ from OpenCV's global RNG: fix it, so a
+    # baseline figure does not depend on what ran before it in the process.
+    cv2.setRNGSeed(seed)
     try:
         cv2.grabCut(
             image,
@@ -84,7 +88,11 @@ def _run(
 
 
 def grabcut(
-    image: Tensor, hints: Mapping[str, Tensor], iterations: int = 5, max_side: int = 512
+    image: Tensor,
+    hints: Mapping[str, Tensor],
+    iterations: int = 5,
+    max_side: int = 512,
+    seed: int = 0,
 ) -> Tensor:
     """Segment an image with OpenCV's GrabCut seeded by K hints.
 
@@ -109,6 +117,7 @@ def grabcut(
         hints: name → hint mask (> 0.5 = marked), K >= 2 of them, at the image's size.
         iterations: GrabCut iterations per run.
         max_side: Longest side of the working copy.
+        seed: Seed of OpenCV's RNG for each run (its k-means++ initialisation).
 
     Returns:
         Labels in ``0..K−1``.
@@ -141,13 +150,13 @@ def grabcut(
 
     seeds = _shrink_hints(masks, size)
     contested = np.sum(seeds, axis=0) > 1
-    seeds = [seed & ~contested for seed in seeds]
-    distance = np.stack([_distance_to(seed) for seed in seeds])
+    seeds = [hint & ~contested for hint in seeds]
+    distance = np.stack([_distance_to(hint) for hint in seeds])
     # argmin over all-inf columns (every hint empty) is 0: a defined, if uninformative, answer.
     nearest = distance.argmin(axis=0)
 
     if count == 2:
-        foreground = _run(bgr, seeds[0], seeds[1], nearest == 0, iterations)
+        foreground = _run(bgr, seeds[0], seeds[1], nearest == 0, iterations, seed)
         labels = nearest if foreground is None else np.where(foreground, 0, 1)
     else:
         claims = np.zeros((count, *size), dtype=bool)
@@ -156,7 +165,7 @@ def grabcut(
             for j in range(count):
                 if j != k:
                     others |= seeds[j]
-            claimed = _run(bgr, seeds[k], others, nearest == k, iterations)
+            claimed = _run(bgr, seeds[k], others, nearest == k, iterations, seed)
             claims[k] = nearest == k if claimed is None else claimed
         single = claims.sum(axis=0) == 1
         labels = np.where(single, claims.argmax(axis=0), nearest)
