@@ -11,7 +11,6 @@ from omegaconf import OmegaConf
 
 from dipsys.config import compose_config
 from dipsys.run import build_task
-
 from tests.conftest import ROOT
 
 TASKS = sorted(p.stem for p in (ROOT / "conf" / "task").glob("*.yaml"))

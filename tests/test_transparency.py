@@ -168,8 +168,8 @@ def test_transparency_pair_writes_the_output_contract(make_cfg):
     for key in ("psnr", "ssim", "psnr2", "ssim2", "assignment", "psnr_recon", "input"):
         assert key in metrics, key
     assert metrics["task"] == "transparency_pair" and len(metrics["alpha"]) == 2
-    alphas = metrics["alpha"]
-    solved = cfg.task.module.solve_layers and abs(alphas[0] - alphas[1]) >= cfg.task.module.min_alpha_gap
+    gap = abs(metrics["alpha"][0] - metrics["alpha"][1])
+    solved = cfg.task.module.solve_layers and gap >= cfg.task.module.min_alpha_gap
     assert metrics["layers_from"] == ("solved" if solved else "generators")
 
 
