@@ -6,6 +6,7 @@ from dipsys.callbacks.export import RESULT_FILE, ExportResults, image_metrics, w
 from dipsys.callbacks.layer_images import LayerImages
 from dipsys.callbacks.nan_guard import NanGuard
 from dipsys.callbacks.progress import StepProgressBar
+from dipsys.callbacks.tensorboard import RunTensorBoard
 
 __all__ = [
     "RESULT_FILE",
@@ -13,6 +14,7 @@ __all__ = [
     "LastCheckpoint",
     "LayerImages",
     "NanGuard",
+    "RunTensorBoard",
     "StepProgressBar",
     "image_metrics",
     "write_json",
