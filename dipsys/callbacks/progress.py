@@ -16,7 +16,7 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
 
 BAR_FORMAT = (
-    "{desc}step {n_fmt}/{total_fmt} |{bar:20}| {postfix} [{elapsed}<{remaining}, {rate_fmt}]"
+    "{desc}step {n_fmt}/{total_fmt} |{bar:20}| [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 )
 
 
