@@ -131,7 +131,8 @@ def summary_rows(
     stages = sorted(run_dir.glob("stage_*"), key=lambda p: int(p.name.split("_")[-1]))
     for stage in stages:
         layers = _items(stage / "layers")
-        rows.append([(f"{stage.name}: {name}", f[len(f) // 2]) for name, f in layers])
+        number = int(stage.name.split("_")[-1]) + 1
+        rows.append([(f"stage {number}: {name}", f[len(f) // 2]) for name, f in layers])
     return rows
 
 
