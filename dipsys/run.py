@@ -6,6 +6,7 @@ Hydra sweepers read the returned dict (or the metric named by ``optimized_metric
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from functools import partial
 from pathlib import Path
@@ -17,6 +18,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from dipsys.callbacks.progress import StepProgressBar
+from dipsys.callbacks.summary import write_summary
+from dipsys.cli_logging import quiet_lightning
+from dipsys.cli_report import closing_line
 from dipsys.config_checks import check_types
 from dipsys.errors import InputError, RunInterrupted, TrainingDiverged, user_error
 from dipsys.memory import (
@@ -136,14 +141,27 @@ def build_task(cfg: DictConfig, handoff: dict[str, Any]) -> tuple[Any, pl.Lightn
     return datamodule, task
 
 
-def make_trainer(cfg: DictConfig, out_dir: Path, max_steps: int) -> pl.Trainer:
-    """A Trainer writing TensorBoard events to ``out_dir/tb``, checkpoints to ``checkpoints/``."""
+def make_trainer(cfg: DictConfig, out_dir: Path, max_steps: int, stages: int = 1) -> pl.Trainer:
+    """A Trainer writing TensorBoard events to ``out_dir/tb``, checkpoints to ``checkpoints/``.
+
+    With ``stages`` > 1 (a system), the progress bar of the stage in ``out_dir``
+    (``stage_<i>``) reads ``stage i+1/stages``; with ``trainer.enable_progress_bar=false`` the
+    progress-bar callback is left out.
+    """
     callbacks = []
+    show_progress = bool(cfg.trainer.get("enable_progress_bar", True))
     for name, cb_cfg in (cfg.get("callbacks") or {}).items():
         if cb_cfg is None:
             continue
         extra = {"dirpath": str(out_dir / "checkpoints")} if "dirpath" in cb_cfg else {}
-        callbacks.append(instantiate(cb_cfg, **extra))
+        callback = instantiate(cb_cfg, **extra)
+        if isinstance(callback, StepProgressBar):
+            if not show_progress:
+                continue
+            stage = re.fullmatch(r"stage_(\d+)", out_dir.name)
+            if stages > 1 and stage:
+                callback.stage = f"stage {int(stage.group(1)) + 1}/{stages}"
+        callbacks.append(callback)
         log.debug("callback %s", name)
     logger = instantiate(cfg.logger, save_dir=str(out_dir)) if cfg.get("logger") else False
     return instantiate(
@@ -162,7 +180,6 @@ def build_system(cfg: DictConfig) -> System:
     merges the layers by pixel-wise median (:class:`dipsys.systems.Restarts`).
     """
     build = partial(build_task, cfg)
-    trainer_factory = partial(make_trainer, cfg)
     spec = cfg.task.get("system")
     restarts = cfg.task.get("restarts")
     restarts = 1 if restarts is None else restarts
@@ -174,12 +191,13 @@ def build_system(cfg: DictConfig) -> System:
         chain = Restarts(restarts, int(cfg.trainer.max_steps), seed=int(cfg.seed))
     elif spec is None:
         stage = Stage(cfg.task.name, build, int(cfg.trainer.max_steps))
-        return System([stage], trainer_factory)
+        return System([stage], partial(make_trainer, cfg))
     else:
         chain = instantiate(spec)
+    stages = chain.stages(build)
     return System(
-        chain.stages(build),
-        trainer_factory,
+        stages,
+        partial(make_trainer, cfg, stages=len(stages)),
         first_handoff=chain.first_handoff(),
         combine=getattr(chain, "combine", None),
     )
@@ -195,6 +213,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     for message in BENIGN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
+    quiet_lightning()
     try:
         return _train(cfg)
     except Exception as error:
@@ -233,5 +252,33 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
         )
         error.metrics = metrics
         raise error
-    log.info("results in %s", out_dir)
+    _write_summary(cfg, out_dir)
+    log.info(closing_line(metrics, out_dir))
     return metrics
+
+
+def summary_inputs(cfg: DictConfig) -> tuple[list[Path], list[tuple[str, Path]]]:
+    """The run's input files (``data.image``, ``data.images`` or ``data.video``) and its ground
+    truths with their labels, as ``summary.png`` shows them."""
+    data = cfg.data
+    inputs = [data.get("image")] if data.get("image") else list(data.get("images") or [])
+    if not inputs and data.get("video"):
+        inputs = [data.video]
+    truths = [
+        (label, Path(data[key]))
+        for key, label in (
+            ("gt", "ground truth"),
+            ("gt2", "ground truth 2"),
+            ("gt_mask", "true mask"),
+        )
+        if data.get(key)
+    ]
+    return [Path(p) for p in inputs], truths
+
+
+def _write_summary(cfg: DictConfig, out_dir: Path) -> None:
+    """``summary.png`` in the run folder; a failure to draw it is a warning, not a failed run."""
+    try:
+        write_summary(out_dir, *summary_inputs(cfg))
+    except Exception as error:  # the results are written; the sheet is a convenience
+        log.warning("could not write summary.png: %s", error)

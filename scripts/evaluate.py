@@ -3,7 +3,7 @@
     python scripts/evaluate.py                                   # bundled cases, 3 seeds
     python scripts/evaluate.py --tasks dehaze --steps 300 600 1200 --seeds 0 1 2
     python scripts/evaluate.py --suite path/to/SOTS --tasks dehaze   # hazy/ + gt/ folders
-    python scripts/evaluate.py --update-readme                   # refresh the README table
+    python scripts/evaluate.py --update-docs                     # refresh docs/results.md's table
 
 Cases: ``--suite generated`` (default) synthesizes one case per bundled image with exact ground
 truth (``dipsys.data.synthetic``); ``--suite <folder>`` reads a dataset laid out as folders
@@ -205,10 +205,11 @@ def curve(results: list[dict], out: Path) -> Path:
 
 
 def update_readme(report: str) -> None:
-    readme = REPO_ROOT / "README.md"
+    """Replace the table between the markers of docs/results.md with ``report``."""
+    readme = REPO_ROOT / "docs" / "results.md"
     text = readme.read_text()
     if README_BEGIN not in text or README_END not in text:
-        raise SystemExit(f"error: README.md lacks the {README_BEGIN} … {README_END} markers")
+        raise SystemExit(f"error: {readme} lacks the {README_BEGIN} … {README_END} markers")
     head, rest = text.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
     readme.write_text(f"{head}{README_BEGIN}\n{report}{README_END}{tail}")
@@ -222,7 +223,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-side", type=int, default=128)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluation")
-    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument(
+        "--update-docs", "--update-readme", dest="update_readme", action="store_true"
+    )
     args = parser.parse_args()
     if min(args.steps) < 2:
         parser.error("every step budget must be at least 2 (a 2-stage system needs one per stage)")

@@ -70,7 +70,7 @@ def test_two_stage_run_writes_stages_and_final(make_cfg, handoff):
     events = EventAccumulator(str(run / "stage_1" / "tb"))
     events.Reload()
     assert "stage_1/loss/recon" in events.Tags()["scalars"]
-    assert "stage_1/layers/clean" in events.Tags()["images"]
+    assert "stage_1/result/clean" in events.Tags()["images"]
 
 
 def test_multirun_and_summary(tmp_path):

@@ -182,7 +182,7 @@ def _cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("overrides", "code", "message"),
     [
-        (("task=nope",), 2, "Could not find 'task/nope'"),
+        (("task=nope",), 2, "unknown task 'nope'"),
         (("task.module.optimizer.lr=1e30", "trainer.max_steps=30"), 3, "training diverged"),
     ],
 )

@@ -37,10 +37,15 @@ def test_dehaze_writes_the_output_contract(make_cfg, tmp_path):
     assert saved["task"] == "dehaze" and saved["steps"] == cfg.trainer.max_steps
     assert "dcp" in saved["baselines"]
     tags = _tensorboard(run).Tags()
-    for term in ("loss/recon", "loss/smooth_t", "loss/total", "psnr_recon", "sigma", "it_per_s"):
+    scalars = ("loss/recon", "loss/smooth_t", "loss/total", "psnr/reconstruction")
+    for term in (*scalars, "psnr/ground_truth", "schedule/sigma", "speed/it_per_s"):
         assert term in tags["scalars"], term
-    for layer in ("clean", "transmission", "airlight", "reconstruction", "target"):
-        assert f"layers/{layer}" in tags["images"], layer
+    assert "epoch" not in tags["scalars"]
+    for layer in ("clean", "transmission", "airlight"):
+        assert f"result/{layer}" in tags["images"], layer
+    for raw in ("clean", "transmission", "airlight", "reconstruction", "target"):
+        assert f"training_step/{raw}" in tags["images"], raw
+    assert (run / "summary.png").is_file()
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == cfg.trainer.max_steps
 
