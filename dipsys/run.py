@@ -17,6 +17,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from dipsys.callbacks.progress import StepProgressBar
 from dipsys.callbacks.summary import write_summary
@@ -241,6 +242,8 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
             f"stopped by SIGTERM; the state is saved: resume with ckpt_path=last "
             f"hydra.run.dir={out_dir}"
         ) from None
+    if rank_zero_only.rank == 0:  # one sheet and one line, not one per DDP process
+        _write_summary(cfg, out_dir)
     if metrics.get("diverged"):
         where = metrics["stopped_at"]
         if isinstance(where, dict):  # a system: which stage, and its step
@@ -252,8 +255,8 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
         )
         error.metrics = metrics
         raise error
-    _write_summary(cfg, out_dir)
-    log.info(closing_line(metrics, out_dir))
+    if rank_zero_only.rank == 0:
+        log.info(closing_line(metrics, out_dir))
     return metrics
 
 
