@@ -23,8 +23,8 @@ class VideoDehaze(VideoDecomposition, Dehaze):
     default both, so the scene and the haze may change) get a gradually changing code per
     frame, the others one code for all frames (``drifting=[transmission]`` for a still scene).
     A₀, when not given, is the ``airlight_estimator``'s airlight of the frame where it is
-    brightest: the estimate is biased low where the haze is thin, and the clip shares one A. The transmission
-    prior is each frame's dark-channel transmission under A₀. Loss terms and the
+    brightest: the estimate is biased low where the haze is thin, and the clip shares one A.
+    The transmission prior is each frame's dark-channel transmission under A₀. Loss terms and the
     per-frame export (guided filter, J = (I − (1 − t)·A) / t) are
     :class:`~dipsys.tasks.dehaze.Dehaze`'s; the baseline is the dark channel prior per frame.
 
