@@ -16,6 +16,7 @@ from dipsys.ops.dark_channel import dcp_dehaze
 from dipsys.ops.dihedral import dihedral_stack
 from dipsys.ops.guided_filter import guided_filter
 from dipsys.ops.haze import add_haze, remove_haze
+from dipsys.ops.nonlocal_dehaze import nonlocal_dehaze
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
 
@@ -169,4 +170,8 @@ class Dehaze(LayerDecomposition):
         return {"clean": clean[0], "transmission": transmission[0], "airlight": airlight[0]}
 
     def baselines(self, original: Tensor) -> dict[str, Tensor]:
-        return {"dcp": dcp_dehaze(original[None])["clean"][0]}
+        """The dark channel prior and non-local (haze-lines) dehazing, both under the
+        dark-channel airlight estimate."""
+        dcp = dcp_dehaze(original[None])
+        nonlocal_result = nonlocal_dehaze(original[None], dcp["airlight"])
+        return {"dcp": dcp["clean"][0], "nonlocal": nonlocal_result["clean"][0]}

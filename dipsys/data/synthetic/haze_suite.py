@@ -67,9 +67,10 @@ def _view(photo: torch.Tensor, box: tuple[float, ...], side: int) -> torch.Tenso
 def haze_suite(side: int = 128, count: int = 24) -> dict[str, dict[str, torch.Tensor]]:
     """``count`` synthetic hazy cases, deterministic, each at most ``side`` pixels long.
 
-    Case ``i`` takes view ``i`` of the photos × views list (cycling), density ``_BETAS[i % 6]``
-    and depth seed ``i``; every third case (``i % 3 == 2``) gets a gradient airlight, the others
-    a uniform colour from ``_AIRLIGHTS``.
+    Case ``i`` takes view ``i`` of the photos × views list (cycling), density
+    ``_BETAS[(i + r) % 6]`` (``r``: the round over the views) and depth seed ``i``; every third
+    case (``(i + r) % 3 == 2``) gets a gradient airlight, the others a uniform colour from
+    ``_AIRLIGHTS``.
 
     Returns:
         name → ``{"hazy", "clean", "transmission", "airlight", "uniform"}`` where ``uniform``
@@ -85,8 +86,9 @@ def haze_suite(side: int = 128, count: int = 24) -> dict[str, dict[str, torch.Te
         name, v = views[i % len(views)]
         clean = _view(photos[name], _VIEWS[v], side)
         h, w = clean.shape[-2:]
-        beta = _BETAS[i % len(_BETAS)]
-        uniform = i % 3 != 2
+        shift = i // len(views)  # later rounds over the views get other densities and kinds
+        beta = _BETAS[(i + shift) % len(_BETAS)]
+        uniform = (i + shift) % 3 != 2
         if uniform:
             airlight = torch.tensor(_AIRLIGHTS[i % len(_AIRLIGHTS)]).view(3, 1, 1)
         else:
