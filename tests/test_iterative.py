@@ -58,7 +58,12 @@ def test_reestimate_and_carry_handoffs():
 
 @pytest.mark.parametrize("handoff", ["fixed", "reestimate", "carry"])
 def test_two_stage_run_writes_stages_and_final(make_cfg, handoff):
-    cfg = make_cfg("task=dehaze_iterative", "task.steps=[3,2]", f"task.airlight_handoff={handoff}")
+    cfg = make_cfg(
+        "task=dehaze_iterative",
+        "task.steps=[3,2]",
+        f"task.airlight_handoff={handoff}",
+        "task.haze_stop=null",
+    )
     metrics = train(cfg)
     run = Path(cfg.paths.output_dir)
     assert [stage["steps"] for stage in metrics["stages"]] == [3, 2]
@@ -84,6 +89,7 @@ def test_multirun_and_summary(tmp_path):
         "task.stages=1,2",
         "task.start_steps=2",
         "task.factor=1",
+        "task.haze_stop=null",
         f"hydra.sweep.dir={sweep}",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)

@@ -126,7 +126,13 @@ class System:
 
     def progress(self, out_dir: Path) -> tuple[int, int | None]:
         """Where a run in ``out_dir`` stopped: the first unfinished stage and its checkpoint's
-        step (None: no checkpoint). ``len(stages)`` when every stage finished."""
+        step (None: no checkpoint). ``len(stages)`` when every stage finished or the system
+        stopped itself after an earlier one (its final ``metrics.json`` is written)."""
+        final = out_dir / "metrics.json"
+        several = len(self.stages) > 1
+        # a diverged stage also writes the final metrics, with ``stopped_at``: it may resume
+        if several and final.is_file() and "stopped_at" not in json.loads(final.read_text()):
+            return len(self.stages), None
         for index in range(len(self.stages)):
             if len(self.stages) > 1 and self.finished(out_dir, index):
                 continue
