@@ -38,7 +38,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from dehazing_report import airlight_errors, dehazing_report  # noqa: E402
+from dehazing_report import (  # noqa: E402
+    airlight_errors,
+    dehazing_report,
+    synthetic_airlight_errors,
+)
 
 from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
 from dipsys.data.io import read_image, to_uint8, write_image  # noqa: E402
@@ -235,26 +239,9 @@ def update_readme(report: str) -> None:
     readme.write_text(f"{head}{README_BEGIN}\n{report}{README_END}{tail}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument("--suite", default="generated", help="'generated' or a dataset folder")
-    parser.add_argument("--steps", type=int, nargs="+", default=[600])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--max-side", type=int, default=128)
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluation")
-    parser.add_argument("--update-readme", action="store_true")
-    parser.add_argument("--cases", type=int, default=24, help="synthetic cases (generated suite)")
-    parser.add_argument("--override", nargs="*", default=[], help="Hydra overrides for every run")
-    parser.add_argument("--airlight-set", type=Path, default=dev_airlight_set())
-    parser.add_argument("--report", type=Path, help="also write the dehazing report here")
-    args = parser.parse_args()
-    if min(args.steps) < 2:
-        parser.error("every step budget must be at least 2 (a 2-stage system needs one per stage)")
-
-    out = args.out
+def run_all(args: argparse.Namespace, kinds: set[str], out: Path) -> list[dict]:
+    """Every task on every case, budget and seed; the run records; a figure strip per case."""
     results = []
-    kinds = {TASKS[t].case_kind for t in args.tasks}
     for kind in sorted(kinds):
         if args.suite == "generated":
             cases = generated_cases(kind, out / "cases", args.cases, args.max_side)
@@ -282,6 +269,35 @@ def main() -> None:
                         )
         for case, paths in cases.items():
             strip(case, paths, results, max(args.steps), out)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--suite", default="generated", help="'generated' or a dataset folder")
+    parser.add_argument("--steps", type=int, nargs="+", default=[600])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-side", type=int, default=128)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluation")
+    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--cases", type=int, default=24, help="synthetic cases (generated suite)")
+    parser.add_argument("--override", nargs="*", default=[], help="Hydra overrides for every run")
+    parser.add_argument("--airlight-set", type=Path, default=dev_airlight_set())
+    parser.add_argument("--report", type=Path, help="also write the dehazing report here")
+    parser.add_argument(
+        "--from-results", action="store_true", help="re-render the reports from <out>/results.json"
+    )
+    args = parser.parse_args()
+    if min(args.steps) < 2:
+        parser.error("every step budget must be at least 2 (a 2-stage system needs one per stage)")
+
+    out = args.out
+    kinds = {TASKS[t].case_kind for t in args.tasks}
+    if args.from_results:
+        results = json.loads((out / "results.json").read_text())
+    else:
+        results = run_all(args, kinds, out)
     biggest = max(args.steps)
     command = "python scripts/evaluate.py " + " ".join(
         [
@@ -306,7 +322,10 @@ def main() -> None:
     print(report)
     if "haze" in kinds:
         airlight = airlight_errors(args.airlight_set) if args.airlight_set.is_dir() else None
-        page = dehazing_report(results, biggest, command, args.seeds, airlight)
+        synthetic = None
+        if args.suite == "generated":
+            synthetic = synthetic_airlight_errors(haze_suite(side=args.max_side, count=args.cases))
+        page = dehazing_report(results, biggest, command, args.seeds, airlight, synthetic)
         (out / "results_dehazing.md").write_text(page)
         if args.report is not None:
             args.report.parent.mkdir(parents=True, exist_ok=True)
