@@ -65,7 +65,10 @@ class TaskSpec:
 TASKS = {
     "dehaze": TaskSpec("haze", ("task=dehaze",), ("trainer.max_steps={n}",)),
     "dehaze_iterative": TaskSpec(
-        "haze", ("task=dehaze_iterative",), ("task.steps=[{third},{rest}]",)
+        # two thirds first: a run that stops after stage 0 has had most of the budget
+        "haze",
+        ("task=dehaze_iterative",),
+        ("task.steps=[{rest},{third}]",),
     ),
 }
 
