@@ -1,18 +1,25 @@
 """Evaluate tasks on cases with ground truth, beside the classical baselines; write a report.
 
-    python scripts/evaluate.py                                   # bundled cases, 3 seeds
+    python scripts/evaluate.py                                   # the dehazing suite
     python scripts/evaluate.py --tasks dehaze --steps 300 600 1200 --seeds 0 1 2
     python scripts/evaluate.py --suite path/to/SOTS --tasks dehaze   # hazy/ + gt/ folders
+    python scripts/evaluate.py --report docs/results_dehazing.md  # also write the docs page
     python scripts/evaluate.py --update-docs                     # refresh docs/results.md's table
 
-Cases: ``--suite generated`` (default) synthesizes one case per bundled image with exact ground
-truth (``dipsys.data.synthetic``); ``--suite <folder>`` reads a dataset laid out as folders
+Cases: ``--suite generated`` (default) is the dehazing suite of
+:func:`dipsys.data.synthetic.haze_suite.haze_suite` (``--cases`` synthetic views of the bundled
+photographs, uniform and gradient airlights, light to dense haze, exact ground truth) plus the
+bundled hazy sample; ``--suite <folder>`` reads a dataset laid out as folders
 (dehazing: ``hazy/`` and ``gt/``, matched by file name, or by the name's part before the first
 ``_`` as in SOTS). Every task runs each case once per seed and step budget through
 ``dipsys.run.train``; baselines come from the task's ``baselines()`` (dark channel prior for
 dehazing). Writes ``<out>/report.md`` (mean ± std over seeds at the largest budget),
 ``<out>/results.json``, ``<out>/figures/<case>.png`` (input | results | ground truth | baselines)
-and, with several budgets, ``<out>/figures/metric_vs_steps.png``.
+and, with several budgets, ``<out>/figures/metric_vs_steps.png``. The dehazing report adds
+per-case rows, means over uniform / gradient-airlight cases, the stages each iterative run ran
+and returned, and the airlight error of every estimator on ``--airlight-set`` (real hazy photos
+with an annotated airlight; default ``../shared/devdata/dehazing/real_hazy_airlight`` when it
+exists).
 """
 
 from __future__ import annotations
@@ -32,10 +39,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from dehazing_report import (  # noqa: E402
+    airlight_errors,
+    dehazing_report,
+    synthetic_airlight_errors,
+)
 
 from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
 from dipsys.data.io import read_image, to_uint8, write_image  # noqa: E402
-from dipsys.data.synthetic import haze_case, load_sample  # noqa: E402
+from dipsys.data.synthetic.haze_suite import haze_suite  # noqa: E402
+from dipsys.data.synthetic.samples import ASSETS  # noqa: E402
 from dipsys.run import train  # noqa: E402
 
 
@@ -53,25 +66,40 @@ class TaskSpec:
 TASKS = {
     "dehaze": TaskSpec("haze", ("task=dehaze",), ("trainer.max_steps={n}",)),
     "dehaze_iterative": TaskSpec(
-        "haze", ("task=dehaze_iterative",), ("task.steps=[{third},{rest}]",)
+        # two thirds first: a run that stops after stage 0 has had most of the budget
+        "haze",
+        ("task=dehaze_iterative",),
+        ("task.steps=[{rest},{third}]",),
     ),
 }
 
 README_BEGIN, README_END = "<!-- evaluate:begin -->", "<!-- evaluate:end -->"
-GENERATED_HAZE = ("rocket", "coffee", "chelsea")
 
 
-def generated_cases(kind: str, folder: Path) -> dict[str, dict[str, Path]]:
-    """One synthetic case per bundled image (case seed = its index), written to ``folder``."""
+def dev_airlight_set() -> Path:
+    """``shared/devdata/dehazing/real_hazy_airlight`` beside the checkout (or a parent of it)."""
+    for folder in REPO_ROOT.parents:
+        candidate = folder / "shared" / "devdata" / "dehazing" / "real_hazy_airlight"
+        if candidate.is_dir():
+            return candidate
+    return REPO_ROOT / "missing-real-hazy-airlight-set"
+
+
+def generated_cases(kind: str, folder: Path, count: int, side: int) -> dict[str, dict[str, Path]]:
+    """The dehazing suite's ``count`` cases (at most ``side`` px) and the bundled hazy sample,
+    written to ``folder``."""
     if kind != "haze":
         raise SystemExit(f"error: no generated cases of kind '{kind}' yet")
     cases = {}
-    for index, name in enumerate(GENERATED_HAZE):
-        case = haze_case(load_sample(name), seed=index)
+    for name, case in haze_suite(side=side, count=count).items():
         paths = {"input": folder / f"{name}_hazy.png", "gt": folder / f"{name}_clean.png"}
         write_image(paths["input"], case["hazy"])
         write_image(paths["gt"], case["clean"])
         cases[name] = paths
+    cases["sample_rocket"] = {
+        "input": ASSETS / "rocket/hazy.png",
+        "gt": ASSETS / "rocket/clean.png",
+    }
     return cases
 
 
@@ -108,6 +136,7 @@ def run_case(task: str, case: dict[str, Path], seed: int, steps: int, args, out:
         f"data.max_side={args.max_side}",
         f"seed={seed}",
         "trainer.enable_progress_bar=false",
+        *args.override,
     ]
     shutil.rmtree(out, ignore_errors=True)  # a re-run starts clean (events, checkpoints)
     cfg = compose_config(overrides, output_dir=out)
@@ -215,27 +244,12 @@ def update_readme(report: str) -> None:
     readme.write_text(f"{head}{README_BEGIN}\n{report}{README_END}{tail}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument("--suite", default="generated", help="'generated' or a dataset folder")
-    parser.add_argument("--steps", type=int, nargs="+", default=[600])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--max-side", type=int, default=128)
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluation")
-    parser.add_argument(
-        "--update-docs", "--update-readme", dest="update_readme", action="store_true"
-    )
-    args = parser.parse_args()
-    if min(args.steps) < 2:
-        parser.error("every step budget must be at least 2 (a 2-stage system needs one per stage)")
-
-    out = args.out
+def run_all(args: argparse.Namespace, kinds: set[str], out: Path) -> list[dict]:
+    """Every task on every case, budget and seed; the run records; a figure strip per case."""
     results = []
-    kinds = {TASKS[t].case_kind for t in args.tasks}
     for kind in sorted(kinds):
         if args.suite == "generated":
-            cases = generated_cases(kind, out / "cases")
+            cases = generated_cases(kind, out / "cases", args.cases, args.max_side)
         else:
             cases = folder_cases(kind, Path(args.suite))
         for task in (t for t in args.tasks if TASKS[t].case_kind == kind):
@@ -260,6 +274,37 @@ def main() -> None:
                         )
         for case, paths in cases.items():
             strip(case, paths, results, max(args.steps), out)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--suite", default="generated", help="'generated' or a dataset folder")
+    parser.add_argument("--steps", type=int, nargs="+", default=[600])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-side", type=int, default=128)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluation")
+    parser.add_argument(
+        "--update-docs", "--update-readme", dest="update_readme", action="store_true"
+    )
+    parser.add_argument("--cases", type=int, default=24, help="synthetic cases (generated suite)")
+    parser.add_argument("--override", nargs="*", default=[], help="Hydra overrides for every run")
+    parser.add_argument("--airlight-set", type=Path, default=dev_airlight_set())
+    parser.add_argument("--report", type=Path, help="also write the dehazing report here")
+    parser.add_argument(
+        "--from-results", action="store_true", help="re-render the reports from <out>/results.json"
+    )
+    args = parser.parse_args()
+    if min(args.steps) < 2:
+        parser.error("every step budget must be at least 2 (a 2-stage system needs one per stage)")
+
+    out = args.out
+    kinds = {TASKS[t].case_kind for t in args.tasks}
+    if args.from_results:
+        results = json.loads((out / "results.json").read_text())
+    else:
+        results = run_all(args, kinds, out)
     biggest = max(args.steps)
     command = "python scripts/evaluate.py " + " ".join(
         [
@@ -268,7 +313,8 @@ def main() -> None:
             f"--seeds {' '.join(map(str, args.seeds))}",
             f"--max-side {args.max_side}",
         ]
-        + ([f"--suite {args.suite}"] if args.suite != "generated" else [])
+        + ([f"--suite {args.suite}"] if args.suite != "generated" else [f"--cases {args.cases}"])
+        + ([f"--override {' '.join(args.override)}"] if args.override else [])
     )
     report = (
         f"Cases: {args.suite}; {biggest} steps at a working size of at most {args.max_side} px; "
@@ -281,6 +327,17 @@ def main() -> None:
     (out / "report.md").write_text("# dipsys evaluation\n\n" + report)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(report)
+    if "haze" in kinds:
+        airlight = airlight_errors(args.airlight_set) if args.airlight_set.is_dir() else None
+        synthetic = None
+        if args.suite == "generated":
+            synthetic = synthetic_airlight_errors(haze_suite(side=args.max_side, count=args.cases))
+        page = dehazing_report(results, biggest, command, args.seeds, airlight, synthetic)
+        (out / "results_dehazing.md").write_text(page)
+        if args.report is not None:
+            args.report.parent.mkdir(parents=True, exist_ok=True)
+            args.report.write_text(page)
+        print(page)
     if args.update_readme:
         update_readme(report)
 

@@ -58,7 +58,12 @@ def test_reestimate_and_carry_handoffs():
 
 @pytest.mark.parametrize("handoff", ["fixed", "reestimate", "carry"])
 def test_two_stage_run_writes_stages_and_final(make_cfg, handoff):
-    cfg = make_cfg("task=dehaze_iterative", "task.steps=[3,2]", f"task.airlight_handoff={handoff}")
+    cfg = make_cfg(
+        "task=dehaze_iterative",
+        "task.steps=[3,2]",
+        f"task.airlight_handoff={handoff}",
+        "task.haze_stop=null",
+    )
     metrics = train(cfg)
     run = Path(cfg.paths.output_dir)
     assert [stage["steps"] for stage in metrics["stages"]] == [3, 2]
@@ -84,6 +89,7 @@ def test_multirun_and_summary(tmp_path):
         "task.stages=1,2",
         "task.start_steps=2",
         "task.factor=1",
+        "task.haze_stop=null",
         f"hydra.sweep.dir={sweep}",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -134,3 +140,39 @@ def test_systems_refuse_ckpt_path(make_cfg, tmp_path):
     ckpt.write_bytes(b"")
     with pytest.raises(InputError, match="single tasks"):
         train(make_cfg("task=dehaze_iterative", "task.steps=[2,2]", f"ckpt_path={ckpt}"))
+
+
+def _hazy_result(haze: float) -> StageResult:
+    """A stage result whose clean layer holds about ``haze`` of haze (dark pixels lifted)."""
+    clean = torch.full((3, 34, 34), haze)
+    clean[:, :, ::2] = 0.9
+    return StageResult({}, {"clean": clean, "airlight": torch.ones(3, 34, 34)}, Path("."))
+
+
+def test_haze_stop_ends_the_system_when_no_haze_is_left():
+    system = IterativeDehazing(stages=3, haze_stop=0.3)
+    assert system.handoff(_hazy_result(0.1)) is None
+    handed = system.handoff(_hazy_result(0.5))
+    assert handed is not None and handed["data"]["image"].shape == (3, 34, 34)
+    assert IterativeDehazing(stages=3).handoff(_hazy_result(0.1)) is not None
+
+
+def test_haze_floor_returns_the_last_stage_not_over_dehazed():
+    results = [_hazy_result(h) for h in (0.5, 0.3, 0.05)]
+    for index, result in enumerate(results):
+        result.metrics.update(psnr=10.0 + index, input={"psnr": 5.0}, steps=2)
+    layers, metrics = IterativeDehazing(stages=3, haze_floor=0.2).combine(results)
+    assert metrics["returned_stage"] == 1 and metrics["psnr"] == 11.0
+    assert metrics["input"] == {"psnr": 5.0} and "steps" not in metrics
+    assert torch.equal(layers["clean"], results[1].layers["clean"])
+    _, metrics = IterativeDehazing(stages=3).combine(results)
+    assert metrics["returned_stage"] == 2
+
+
+def test_system_stops_after_the_first_stage_when_haze_is_gone(make_cfg):
+    cfg = make_cfg("task=dehaze_iterative", "task.steps=[3,2]", "task.haze_stop=1.0")
+    metrics = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    assert len(metrics["stages"]) == 1 and metrics["returned_stage"] == 0
+    assert metrics["steps"] == 3 and "haze_left" in metrics["stages"][0]
+    assert (run / "layers" / "clean.png").exists() and not (run / "stage_1").exists()

@@ -69,7 +69,7 @@ def test_run_diverging_before_any_result_writes_no_layers(make_cfg, monkeypatch)
 
 def test_diverging_stage_ends_a_system(make_cfg, monkeypatch):
     _poison_loss_from(monkeypatch, 6)  # stage 0 has 4 steps and stays finite
-    cfg = make_cfg("task=dehaze_iterative", "task.steps=[4,30]")
+    cfg = make_cfg("task=dehaze_iterative", "task.steps=[4,30]", "task.haze_stop=null")
     with pytest.raises(TrainingDiverged, match="of stage 1"):
         train(cfg)
     metrics = json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())

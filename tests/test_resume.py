@@ -135,7 +135,12 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, reference, how):
 
 
 def test_system_resumes_at_the_stage_where_it_stopped(tmp_path):
-    system = ("task.steps=[6,12]", "data.augmentation=random", CHECKPOINT_EVERY)
+    system = (
+        "task.steps=[6,12]",
+        "task.haze_stop=null",
+        "data.augmentation=random",
+        CHECKPOINT_EVERY,
+    )
     task = "dehaze_iterative"
     full = _cfg(tmp_path / "a", "full", *system, task=task)
     train(full)
@@ -163,7 +168,7 @@ def test_nothing_to_resume_is_one_clear_error(tmp_path):
     train(done)
     with pytest.raises(InputError, match="set trainer.max_steps above it"):
         train(_cfg(tmp_path, "later", "trainer.max_steps=3", "ckpt_path=last"))
-    system = ("task.steps=[2,2]",)
+    system = ("task.steps=[2,2]", "task.haze_stop=null")
     train(_cfg(tmp_path, "sys", *system, task="dehaze_iterative"))
     with pytest.raises(InputError, match="has finished"):
         train(_cfg(tmp_path, "sys2", *system, "ckpt_path=last", task="dehaze_iterative"))

@@ -1,11 +1,26 @@
-"""Iterative dehazing (Coupled Deep Image Prior Systems §3): each stage dehazes the last result."""
+"""Iterative dehazing (Coupled Deep Image Prior Systems §3): each stage dehazes the last result.
+
+Left alone, every stage removes haze, whether the image still holds some or not: under the
+dark-channel transmission prior a clear photograph still "holds" 10–30 % haze (bright surfaces
+have no dark pixels), so a stage run on an already dehazed image darkens and distorts it. The
+system therefore reads how much haze each stage's result still holds (:func:`haze_left`, the
+mean dark channel of ``J / A``, no ground truth needed) and
+
+- runs the next stage only while that figure stays above ``haze_stop`` (more haze than a clear
+  photo leaves), and
+- returns the last stage whose result does not fall below ``haze_floor`` (a result with less
+  haze left than a clear photo was over-dehazed: its predecessor is returned instead).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+import torch
+
 from dipsys.errors import InputError
+from dipsys.ops.dark_channel import haze_left
 from dipsys.systems.system import Builder, Stage, StageResult
 
 AIRLIGHT_HANDOFFS = ("fixed", "reestimate", "carry")
@@ -40,6 +55,10 @@ class IterativeDehazing:
     Args:
         stages, start_steps, factor, steps: the schedule (see :func:`step_schedule`).
         airlight_handoff: one of :data:`AIRLIGHT_HANDOFFS`.
+        haze_stop: the next stage runs only while the last result holds more haze than this
+            (:func:`haze_left`); None runs every stage.
+        haze_floor: a later stage's result with less haze left than this is not returned;
+            None returns the last stage's.
     """
 
     def __init__(
@@ -49,6 +68,8 @@ class IterativeDehazing:
         factor: float = 3.0,
         steps: Sequence[int] | None = None,
         airlight_handoff: str = "fixed",
+        haze_stop: float | None = None,
+        haze_floor: float | None = None,
     ) -> None:
         if airlight_handoff not in AIRLIGHT_HANDOFFS:
             raise InputError(
@@ -58,6 +79,7 @@ class IterativeDehazing:
         self.schedule = step_schedule(stages, start_steps, factor, steps)
         self.airlight_handoff = airlight_handoff
         self._stage0_airlight: list[float] | None = None
+        self.haze_stop, self.haze_floor = haze_stop, haze_floor
 
     def first_handoff(self) -> dict[str, Any]:
         """What stage 0 receives: a learned A-map in ``carry`` mode, nothing otherwise."""
@@ -70,9 +92,16 @@ class IterativeDehazing:
             for i, steps in enumerate(self.schedule)
         ]
 
-    def handoff(self, result: StageResult) -> dict[str, Any]:
-        """The dehazed image becomes the next input; the airlight follows the handoff mode."""
+    def handoff(self, result: StageResult) -> dict[str, Any] | None:
+        """The dehazed image becomes the next input; the airlight follows the handoff mode.
+
+        None (the system stops) when the result holds no more haze than ``haze_stop``.
+        """
         airlight = result.layers["airlight"]
+        haze = stage_haze(result)
+        result.metrics["haze_left"] = round(haze, 4)
+        if self.haze_stop is not None and haze <= self.haze_stop:
+            return None
         if self.airlight_handoff == "fixed":
             if self._stage0_airlight is None:
                 self._stage0_airlight = airlight.mean(dim=(1, 2)).tolist()
@@ -82,3 +111,30 @@ class IterativeDehazing:
         else:  # reestimate, whatever A the configuration gave
             task = {"airlight_value": None}
         return {"data": {"image": result.layers["clean"]}, "task": task}
+
+    def combine(self, results: list[StageResult]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The returned stage: the last one not over-dehazed (see the module docstring).
+
+        Its layers become the final ones and its figures the top ones; ``input`` and
+        ``baselines`` stay the first stage's (the original image), ``returned_stage`` says which.
+        """
+        chosen = len(results) - 1
+        if self.haze_floor is not None:
+            while chosen > 0 and stage_haze(results[chosen]) < self.haze_floor:
+                chosen -= 1
+        metrics = {
+            k: v
+            for k, v in results[chosen].metrics.items()
+            if k not in ("steps", "wall_s", "it_per_s", "stages")
+        }
+        for key in ("input", "baselines"):
+            if key in results[0].metrics:
+                metrics[key] = results[0].metrics[key]
+        metrics["returned_stage"] = chosen
+        return dict(results[chosen].layers), metrics
+
+
+def stage_haze(result: StageResult) -> float:
+    """:func:`haze_left` of a stage's clean layer under its airlight (both original size)."""
+    clean, airlight = result.layers["clean"], result.layers["airlight"]
+    return float(haze_left(clean[None].float(), airlight[None].float())[0])

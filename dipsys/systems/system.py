@@ -60,13 +60,14 @@ class Stage:
     """One stage: ``build(handoff) -> (datamodule, task)``, a step budget and the next handoff.
 
     ``handoff(result)`` turns this stage's result into the keyword arguments the next stage's
-    ``build`` receives (e.g. the dehazed image as the next input, the airlight).
+    ``build`` receives (e.g. the dehazed image as the next input, the airlight); ``None`` ends
+    the system after this stage (a system that decides itself when to stop).
     """
 
     name: str
     build: Builder
     max_steps: int
-    handoff: Callable[[StageResult], dict[str, Any]] = field(default=lambda result: {})
+    handoff: Callable[[StageResult], dict[str, Any] | None] = field(default=lambda result: {})
 
 
 def indexed_stages(
@@ -125,7 +126,13 @@ class System:
 
     def progress(self, out_dir: Path) -> tuple[int, int | None]:
         """Where a run in ``out_dir`` stopped: the first unfinished stage and its checkpoint's
-        step (None: no checkpoint). ``len(stages)`` when every stage finished."""
+        step (None: no checkpoint). ``len(stages)`` when every stage finished or the system
+        stopped itself after an earlier one (its final ``metrics.json`` is written)."""
+        final = out_dir / "metrics.json"
+        several = len(self.stages) > 1
+        # a diverged stage also writes the final metrics, with ``stopped_at``: it may resume
+        if several and final.is_file() and "stopped_at" not in json.loads(final.read_text()):
+            return len(self.stages), None
         for index in range(len(self.stages)):
             if len(self.stages) > 1 and self.finished(out_dir, index):
                 continue
@@ -159,8 +166,11 @@ class System:
             results.append(result)
             if result.metrics.get("diverged"):
                 return self._stop(out_dir, results) if several else result.metrics
-            handoff = stage.handoff(result)
-        if len(results) == 1:
+            next_handoff = stage.handoff(result)
+            if next_handoff is None:
+                break
+            handoff = next_handoff
+        if not several:
             return results[0].metrics
         return self._finish(out_dir, results)
 

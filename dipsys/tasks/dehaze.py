@@ -11,10 +11,12 @@ from torch import Tensor, nn
 
 from dipsys.errors import InputError
 from dipsys.losses.terms import std_loss
-from dipsys.ops.dark_channel import dcp_dehaze, estimate_airlight
+from dipsys.ops.airlight import AIRLIGHT_ESTIMATORS
+from dipsys.ops.dark_channel import dcp_dehaze
 from dipsys.ops.dihedral import dihedral_stack
 from dipsys.ops.guided_filter import guided_filter
 from dipsys.ops.haze import add_haze, remove_haze
+from dipsys.ops.nonlocal_dehaze import nonlocal_dehaze
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
 
@@ -46,8 +48,11 @@ class Dehaze(LayerDecomposition):
         airlight: ``fixed`` or ``learned``.
         airlight_generator: factory of the A-generator (→3 channels), used for ``learned``.
         airlight_value: A₀ as three numbers, or a (3, H, W) map (a system stage receiving the
-            previous stage's A-map; resized to the working size); None estimates it by the dark
-            channel prior on the original image when training starts.
+            previous stage's A-map; resized to the working size); None estimates it with
+            ``airlight_estimator`` on the original image when training starts.
+        airlight_estimator: name in :data:`dipsys.ops.airlight.AIRLIGHT_ESTIMATORS`
+            (``dark_channel``: brightest of the haziest pixels; ``haze_lines``: haze-lines
+            voting).
         anchor_steps: steps during which a learned A is pulled towards A₀.
         transmission_prior: add the ``transmission_prior`` loss term.
         transmission_steps: steps during which it applies (None: all steps).
@@ -66,6 +71,7 @@ class Dehaze(LayerDecomposition):
         airlight: str = "fixed",
         airlight_generator: Callable[[], nn.Module] | None = None,
         airlight_value: Sequence[float] | Tensor | None = None,
+        airlight_estimator: str = "dark_channel",
         anchor_steps: int = 1000,
         transmission_prior: bool = False,
         transmission_steps: int | None = None,
@@ -76,6 +82,11 @@ class Dehaze(LayerDecomposition):
     ) -> None:
         if airlight not in AIRLIGHT_MODES:
             raise InputError(f"task airlight must be one of {AIRLIGHT_MODES}, got '{airlight}'")
+        if airlight_estimator not in AIRLIGHT_ESTIMATORS:
+            raise InputError(
+                f"task.module.airlight_estimator must be one of {', '.join(AIRLIGHT_ESTIMATORS)}, "
+                f"got '{airlight_estimator}'"
+            )
         generators = dict(generators)
         if airlight == "learned":
             if airlight_generator is None:
@@ -83,6 +94,7 @@ class Dehaze(LayerDecomposition):
             generators["airlight"] = airlight_generator()
         super().__init__(generators=generators, **kwargs)
         self.airlight_mode = airlight
+        self.estimate_airlight = AIRLIGHT_ESTIMATORS[airlight_estimator]
         self.register_buffer("airlight0", self._airlight_anchor(airlight_value))
         self.anchor_steps = int(anchor_steps)
         self.use_transmission_prior = transmission_prior
@@ -107,7 +119,7 @@ class Dehaze(LayerDecomposition):
         """Estimate A₀ from the original image when it was not given."""
         if torch.isnan(self.airlight0).any():
             original = self.trainer.datamodule.original
-            self.airlight0 = estimate_airlight(original[None]).to(self.airlight0)
+            self.airlight0 = self.estimate_airlight(original[None]).to(self.airlight0)
         if self.use_transmission_prior:
             image = self.trainer.datamodule.image[None].to(self.airlight0)
             prior = dcp_dehaze(image, airlight=self.airlight0)["transmission"]
@@ -158,4 +170,8 @@ class Dehaze(LayerDecomposition):
         return {"clean": clean[0], "transmission": transmission[0], "airlight": airlight[0]}
 
     def baselines(self, original: Tensor) -> dict[str, Tensor]:
-        return {"dcp": dcp_dehaze(original[None])["clean"][0]}
+        """The dark channel prior and non-local (haze-lines) dehazing, both under the
+        dark-channel airlight estimate."""
+        dcp = dcp_dehaze(original[None])
+        nonlocal_result = nonlocal_dehaze(original[None], dcp["airlight"])
+        return {"dcp": dcp["clean"][0], "nonlocal": nonlocal_result["clean"][0]}
