@@ -146,7 +146,9 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="extra Hydra overrides")
     parser.add_argument("--limit", type=int, default=0, help="first N pairs only (0: all)")
     parser.add_argument("--label", default=None, help="output subfolder (default: hints_task)")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs/evaluation_segmentation_real")
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "outputs/evaluation_segmentation_real"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
