@@ -145,6 +145,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["all", "grabcut"], default="all")
     parser.add_argument("--set", nargs="*", default=[], help="extra Hydra overrides")
     parser.add_argument("--limit", type=int, default=0, help="first N pairs only (0: all)")
+    parser.add_argument("--skip", type=int, default=0, help="skip the first N pairs")
     parser.add_argument("--label", default=None, help="output subfolder (default: hints_task)")
     parser.add_argument(
         "--out", type=Path, default=REPO_ROOT / "outputs/evaluation_segmentation_real"
@@ -155,7 +156,7 @@ def main() -> None:
     os.environ.setdefault("DIPSYS_ROOT", str(REPO_ROOT))
     label = args.label or f"{args.hints}_{args.task}"
     out = args.out / label
-    pairs = find_pairs(args.root)[: args.limit or None]
+    pairs = find_pairs(args.root)[args.skip :][: args.limit or None]
     results = []
     for name, image_path, mask_path in pairs:
         folder = out / "cases" / name.replace("/", "_")
