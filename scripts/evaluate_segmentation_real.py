@@ -16,8 +16,10 @@ Two hint sources:
 
 Each case runs ``dipsys.run.train`` with ``data.gt_mask`` so the IoU is the one ``metrics.json``
 reports; seeded GrabCut (5 iterations, ``GC_INIT_WITH_MASK``, the same hints) is computed beside
-it. ``--only grabcut`` skips dipsys. Writes ``outputs/evaluation_segmentation_real/<label>/``
-(``results.json``, ``report.md``); the photos are read by path and never copied elsewhere.
+it, and the full-resolution refinement alone (:func:`dipsys.ops.refine.refine_probability`
+with the same hints and an uninformative prior of ½: what the hints, the colour model and the
+image edges give without the DIP). ``--only baselines`` skips dipsys. Writes
+``outputs/evaluation_segmentation_real/<label>/`` (``results.json``, ``report.md``); the photos are read by path and never copied elsewhere.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from dipsys.data.hints import resolve_hints  # noqa: E402
 from dipsys.data.io import read_image, read_mask, write_image  # noqa: E402
 from dipsys.ops.grabcut import grabcut  # noqa: E402
 from dipsys.ops.labels import binary_iou  # noqa: E402
+from dipsys.ops.refine import refine_probability  # noqa: E402
 from dipsys.run import train  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
@@ -122,18 +125,23 @@ def report(results: list[dict], label: str) -> str:
     lines = [
         f"### {label}",
         "",
-        "| image | IoU (dipsys) | IoU (GrabCut, same hints) | wall (s) |",
-        "|---|---|---|---|",
+        "| image | IoU (dipsys) | IoU (GrabCut, same hints) | IoU (refinement alone) | wall (s) |",
+        "|---|---|---|---|---|",
     ]
     for r in results:
         iou = f"{r['iou']:.3f}" if r.get("iou") is not None else "–"
         wall = f"{r['wall_s']:.0f}" if r.get("wall_s") is not None else "–"
-        lines.append(f"| {r['name']} | {iou} | {r['grabcut']:.3f} | {wall} |")
+        lines.append(
+            f"| {r['name']} | {iou} | {r['grabcut']:.3f} | {r['refine_alone']:.3f} | {wall} |"
+        )
     ious = [r["iou"] for r in results if r.get("iou") is not None]
     walls = [r["wall_s"] for r in results if r.get("wall_s") is not None]
     cuts = [r["grabcut"] for r in results]
+    alone = [r["refine_alone"] for r in results]
     wall = f"{statistics.mean(walls):.0f}" if walls else "–"
-    lines.append(f"| **mean (min)** | **{summary(ious)}** | {summary(cuts)} | {wall} |")
+    lines.append(
+        f"| **mean (min)** | **{summary(ious)}** | {summary(cuts)} | {summary(alone)} | {wall} |"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -142,7 +150,7 @@ def main() -> None:
     parser.add_argument("root", type=Path, help="folder of <set>/{images,gt}/")
     parser.add_argument("--hints", choices=["gt", "auto"], default="gt")
     parser.add_argument("--task", default="segmentation")
-    parser.add_argument("--only", choices=["all", "grabcut"], default="all")
+    parser.add_argument("--only", choices=["all", "baselines"], default="all")
     parser.add_argument("--set", nargs="*", default=[], help="extra Hydra overrides")
     parser.add_argument("--limit", type=int, default=0, help="first N pairs only (0: all)")
     parser.add_argument("--skip", type=int, default=0, help="skip the first N pairs")
@@ -161,8 +169,22 @@ def main() -> None:
     for name, image_path, mask_path in pairs:
         folder = out / "cases" / name.replace("/", "_")
         paths = prepare(name, image_path, mask_path, args.hints, folder)
+        cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global generator
         cut = grabcut(paths["_image"], paths["_hints"]) == 0
-        row = {"name": name, "grabcut": round(binary_iou(cut, paths["_truth"]), 4)}
+        alone = (
+            refine_probability(
+                paths["_image"],
+                torch.full_like(paths["_truth"][None], 0.5, dtype=torch.float32),
+                paths["_hints"]["fg"],
+                paths["_hints"]["bg"],
+            )[0]
+            > 0.5
+        )
+        row = {
+            "name": name,
+            "grabcut": round(binary_iou(cut, paths["_truth"]), 4),
+            "refine_alone": round(binary_iou(alone, paths["_truth"]), 4),
+        }
         if args.only == "all":
             run = out / "runs" / name.replace("/", "_")
             metrics = run_dipsys(args.task, paths, args.hints, list(args.set), run)
