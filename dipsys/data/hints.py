@@ -14,10 +14,16 @@ Automatic methods (``method``):
     - ``spectral_residual``: the same on spectral-residual saliency;
     - ``intensity``: the same thresholds on the gray image itself (the three-layer reference);
     - ``clusters``: confident cores of K colour clusters, ordered by saliency;
-    - ``auto``: ``clusters``. On synthetic composites with known masks the cluster cores are far
-      larger hints than the papers' 1/16 fractions and cover every region, including
-      disconnected parts of the background: GrabCut scores an IoU of 0.998 with them against
-      0.985 with ``saliency``, and the DIP segmentation 0.84 against 0.57 (600 steps).
+    - ``boundary``: boundary-connectivity saliency (:func:`dipsys.ops.boundary_saliency`), a
+      background prior that holds on real photos: ``fg`` where it exceeds 0.9, ``bg`` below 0.1
+      (the top / bottom 5% of pixels if either is empty); K > 2 layers get ``clusters`` ordered
+      by it. On the 22 real dev photos, these hints with the full-resolution refinement alone
+      reach a mean IoU of 0.62 against 0.34 for GrabCut with the ``clusters`` hints;
+    - ``auto``: ``boundary`` for two layers, ``clusters`` for more. On synthetic composites the
+      cluster cores are large hints that cover every region (GrabCut IoU 0.999 with them,
+      0.995 with ``boundary``), but on real photos their ordering by colour-contrast saliency
+      often hands the foreground to the background: on the 22 real dev photos GrabCut scores
+      0.34 with ``clusters`` hints, and the full-resolution refinement 0.62 with ``boundary``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import torch
 
 from dipsys.data.io import read_mask
 from dipsys.errors import InputError
+from dipsys.ops.boundary_saliency import boundary_saliency
 from dipsys.ops.hints import (
     box_mask,
     cluster_hints,
@@ -41,10 +48,12 @@ from dipsys.ops.hints import (
 from dipsys.ops.resize import resize
 from dipsys.ops.saliency import saliency_map
 
-HINT_METHODS = ("auto", "saliency", "spectral_residual", "intensity", "clusters")
+HINT_METHODS = ("auto", "saliency", "spectral_residual", "intensity", "clusters", "boundary")
 
 #: automatic hints are computed at most at this resolution, then resized to the image
 _AUTO_MAX_SIDE = 512
+# ``boundary`` hints: saliency above / below these levels, or the top / bottom fraction.
+_BOUNDARY_FG, _BOUNDARY_BG, _BOUNDARY_FALLBACK = 0.9, 0.1, 0.05
 
 
 def automatic_hints(image: torch.Tensor, names: Sequence[str], method: str, seed: int = 0):
@@ -58,12 +67,14 @@ def automatic_hints(image: torch.Tensor, names: Sequence[str], method: str, seed
             f"data.hints.method must be one of {', '.join(HINT_METHODS)}, got '{method}'"
         )
     if method == "auto":
-        method = "clusters"
+        method = "boundary" if len(names) == 2 else "clusters"
     height, width = image.shape[-2:]
     scale = min(1.0, _AUTO_MAX_SIDE / max(height, width))
     small = resize(image[None], (max(1, round(height * scale)), max(1, round(width * scale))))[0]
     if method == "clusters":
         hints = cluster_hints(small, list(names), seed=seed)
+    elif method == "boundary":
+        hints = _boundary_hints(small, list(names), seed=seed)
     else:
         if method == "intensity":
             score = small.mean(dim=0, keepdim=True)
@@ -75,6 +86,18 @@ def automatic_hints(image: torch.Tensor, names: Sequence[str], method: str, seed
         name: (resize(hint[None].float(), (height, width), mode="nearest")[0] > 0.5).float()
         for name, hint in hints.items()
     }
+
+
+def _boundary_hints(image: torch.Tensor, names: list[str], seed: int) -> dict[str, torch.Tensor]:
+    """Thresholds on boundary saliency (two names) or clusters ordered by it (more)."""
+    score = boundary_saliency(image)
+    if len(names) > 2:
+        return cluster_hints(image, names, score=score, seed=seed)
+    fg, bg = score > _BOUNDARY_FG, score < _BOUNDARY_BG
+    if not fg.any() or not bg.any():
+        fg = score >= torch.quantile(score.flatten(), 1 - _BOUNDARY_FALLBACK)
+        bg = score <= torch.quantile(score.flatten(), _BOUNDARY_FALLBACK)
+    return {names[0]: fg.float(), names[1]: (bg & ~fg).float()}
 
 
 def resolve_hints(

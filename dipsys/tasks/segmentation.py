@@ -17,8 +17,17 @@ step budget, so the schedule scales with ``trainer.max_steps``):
    pixels. Adam's moments are reset when stage 2 begins (the reference starts a new optimizer).
 
 The result is the best reconstruction of stage 2. Its mask probabilities are resized to the
-original image, refined by a guided filter guided by it, and each pixel takes the most probable
-label (for K = 2: m > 0.5).
+original image and refined there (``refine``):
+
+- ``graph_cut`` (the shipped configs' choice): the foreground probability is the prior of a
+  full-resolution CRF with a colour model and contrast-sensitive edges, solved exactly by a
+  minimum cut, hints fixed (:func:`dipsys.ops.refine.refine_probability`). The mask then
+  follows the image's edges at the original resolution, and pixels whose colour the
+  background explains better leave the foreground. With K > 2 labels it separates label 0
+  (the foreground) from the rest; the others keep their order.
+- ``guided``: a guided filter guided by the image (the reference's post-processing).
+
+Each pixel takes the most probable label (for K = 2: m > 0.5).
 """
 
 from __future__ import annotations
@@ -38,9 +47,15 @@ from dipsys.ops.grabcut import grabcut
 from dipsys.ops.guided_filter import guided_filter
 from dipsys.ops.hints import hint_names as default_hint_names
 from dipsys.ops.labels import binary_iou, labels_from_gray, mean_iou
+from dipsys.ops.refine import refine_probability
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.stages import TwoStages
+
+#: final-mask refinements (see the module docstring)
+REFINEMENTS = ("graph_cut", "guided")
+# Weight of the cut in the exported soft mask (above 1/2, so it decides every threshold).
+_CUT_SHARE = 0.75
 
 
 class _HintedSegmentation(TwoStages, LayerDecomposition):
@@ -61,6 +76,9 @@ class _HintedSegmentation(TwoStages, LayerDecomposition):
         guided_eps: guided-filter regulariser.
         uniform_unhinted: in stage 1, pull the mask to 1/K where no hint is set (the reference);
             False fits the mask on hinted pixels only.
+        refine: ``graph_cut`` or ``guided`` (see the module docstring).
+        refine_options: keyword arguments of :func:`dipsys.ops.refine.refine_probability`
+            (``prior_weight``, ``colour_weight``, ``edge_weight``, ``rounds``).
         **kwargs: the base class's (inputs, size, loss_weights, perturb, optimizer, ...).
     """
 
@@ -80,8 +98,12 @@ class _HintedSegmentation(TwoStages, LayerDecomposition):
         guided_radius: int | None = None,
         guided_eps: float = 1e-4,
         uniform_unhinted: bool = True,
+        refine: str = "guided",
+        refine_options: Mapping[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
+        if refine not in REFINEMENTS:
+            raise InputError(f"task.refine must be one of {', '.join(REFINEMENTS)}, got '{refine}'")
         if len(hint_names) != len(layer_names):
             raise InputError(
                 f"{len(layer_names)} layers need as many hints, got {list(hint_names)}"
@@ -103,6 +125,7 @@ class _HintedSegmentation(TwoStages, LayerDecomposition):
         self.reset_optimizer = reset_optimizer
         self.guided_radius, self.guided_eps = guided_radius, guided_eps
         self.uniform_unhinted = bool(uniform_unhinted)
+        self.refine, self.refine_options = refine, dict(refine_options or {})
         self.set_schedule(1)
 
     @property
@@ -161,14 +184,33 @@ class _HintedSegmentation(TwoStages, LayerDecomposition):
         return terms
 
     # -- results --------------------------------------------------------------------------------
-    def final_probabilities(self, original: Tensor) -> Tensor:
-        """Best mask probabilities at the original size, guided-filtered, (1, K, H, W)."""
+    def original_hints(self) -> dict[str, Tensor]:
+        """The hints at the original size (name → (1, H, W)); empty outside a fit."""
+        trainer = getattr(self, "_trainer", None)
+        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
+        return dict(getattr(datamodule, "hints", None) or {})
+
+    def final_probabilities(self, original: Tensor, hints: Mapping[str, Tensor] | None = None):
+        """Best mask probabilities at the original size, refined, (1, K, H, W).
+
+        Args:
+            original: the image, (3, H, W).
+            hints: hint name → (1, H, W) at the original size (None: :meth:`original_hints`).
+        """
         image = original[None].to(self.best["mask"])
         size = tuple(image.shape[-2:])
-        masks = resize(self.probabilities(self.best), size, mode="bilinear")
-        radius = self.guided_radius or max(4, min(size) // 16)
-        masks = guided_filter(image, masks, radius, self.guided_eps).clamp(0, 1)
-        return masks
+        masks = resize(self.probabilities(self.best), size, mode="bilinear").clamp(0, 1)
+        if self.refine == "guided":
+            radius = self.guided_radius or max(4, min(size) // 16)
+            return guided_filter(image, masks, radius, self.guided_eps).clamp(0, 1)
+        hints = self.original_hints() if hints is None else hints
+        fg, bg = (hints.get(name) for name in (self.hint_names[0], self.hint_names[-1]))
+        cut = refine_probability(original, masks[0, :1], fg, bg, **self.refine_options)
+        # Soft output that thresholds at 0.5 exactly to the cut; the prior only breaks ties
+        # where several such masks are combined (the three-layer system).
+        first = (_CUT_SHARE * cut + (1 - _CUT_SHARE) * masks[0, :1]).to(masks)[None]
+        rest = masks[:, 1:] / masks[:, 1:].sum(dim=1, keepdim=True).clamp_min(1e-6)
+        return torch.cat([first, (1 - first) * rest], dim=1)
 
     def _layers_at(self, size: tuple[int, int]) -> dict[str, Tensor]:
         return {name: resize(self.best[name], size)[0] for name in self.layer_names}

@@ -67,6 +67,26 @@ class VideoSegmentation(VideoDecomposition, Segmentation):
         super().__init__(generators, **kwargs)
         self.init_video(frames, drifting, drift)
 
+    def export(self, original: Tensor) -> dict[str, Tensor]:
+        """Each frame's layers, refined with that frame's hints; name → (T, C, H, W)."""
+        self._frame = -1
+        try:
+            return super().export(original)
+        finally:
+            self._frame = None
+
+    def export_frame(self, original: Tensor) -> dict[str, Tensor]:
+        self._frame += 1
+        return super().export_frame(original)
+
+    def original_hints(self) -> dict[str, Tensor]:
+        """The current frame's hints at the original size while exporting, else all frames'."""
+        hints = super().original_hints()
+        frame = getattr(self, "_frame", None)
+        if frame is None:
+            return hints
+        return {name: hint[frame] for name, hint in hints.items()}
+
     def mask_metrics(self, estimate: Tensor, gt_mask: Tensor) -> dict[str, Any]:
         """Mean IoU over frames and the frame-to-frame mask change of result and truth.
 
