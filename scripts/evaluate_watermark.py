@@ -35,6 +35,8 @@ from watermark_cases import Case, composite, multi_sets, single_cases  # noqa: E
 
 from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
 from dipsys.data.io import read_image  # noqa: E402
+from dipsys.ops.compositing import remove_watermark  # noqa: E402
+from dipsys.ops.hints import box_mask  # noqa: E402
 from dipsys.ops.inpaint import inpaint  # noqa: E402
 from dipsys.ops.metrics import image_metrics  # noqa: E402
 from dipsys.run import train  # noqa: E402
@@ -48,7 +50,7 @@ DEVDATA = next(
     ),
     REPO_ROOT.parent / "shared" / "devdata" / "watermark",
 )
-METHODS = ("input", "dipsys", "inpaint_telea", "inpaint_ns")
+METHODS = ("input", "dipsys", "inpaint_telea", "inpaint_ns", "removal_unchecked")
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -100,8 +102,12 @@ def evaluate_single(case: Case, args: argparse.Namespace) -> dict:
         *args.overrides,
     ]
     metrics, wall = run(overrides, args.out / "runs" / case.name)
-    result = read_image(args.out / "runs" / case.name / "layers" / "clean.png")
+    layers = args.out / "runs" / case.name / "layers"
+    result = read_image(layers / "clean.png")
+    mask = read_image(layers / "mask.png")[:1] * box_mask(tuple(image.shape[-2:]), [box])
+    raw = remove_watermark(image[None], read_image(layers / "watermark.png")[None], mask[None])[0]
     estimates = {"input": image, "dipsys": result, **baselines(image, made["footprint"])}
+    estimates["removal_unchecked"] = raw
     figures = {name: in_box(x, clean, box) for name, x in estimates.items()}
     return {
         "case": case.name,
@@ -150,13 +156,15 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
         "about twice a quiet machine's). Photos and logos: SWCNN test set (research use),",
         "composited by `scripts/watermark_cases.py`. Figures: PSNR (dB) / SSIM inside the box.",
         "Inpainting baselines fill the logo's exact footprint (α > 0, dilated 1 px); dipsys is",
-        "given the box only.",
+        "given the box only. 'removal without the check' is (I − M W)/(1 − M) in the box from",
+        "the exported layers, before the no-ground-truth check chooses parts of it.",
         "",
     ]
     if single:
         lines += [
-            "| case | input | dipsys | inpaint Telea | inpaint NS | kept input | wall (s) |",
-            "|---|---|---|---|---|---|---|",
+            "| case | input | dipsys | inpaint Telea | inpaint NS | removal without the check "
+            "| kept input | wall (s) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in single:
             cells = [
@@ -225,6 +233,7 @@ def main() -> None:
         print(
             f"{case.name}: input {f['input']['psnr']:.2f}  dipsys {f['dipsys']['psnr']:.2f}  "
             f"telea {f['inpaint_telea']['psnr']:.2f}  ns {f['inpaint_ns']['psnr']:.2f}  "
+            f"unchecked {f['removal_unchecked']['psnr']:.2f}  "
             f"kept {single[-1]['kept_input']}  {single[-1]['wall_s']} s",
             flush=True,
         )
