@@ -85,3 +85,12 @@ def test_bad_options():
         _task(airlight="sometimes")
     with pytest.raises(InputError, match="3 numbers"):
         _task(airlight_value=[0.5, 0.5])
+
+
+def test_airlight_estimator_is_selectable(make_cfg):
+    from dipsys.run import train
+
+    metrics = train(make_cfg("task.module.airlight_estimator=haze_lines"))
+    assert set(metrics["baselines"]) == {"dcp", "nonlocal"}
+    with pytest.raises(InputError, match="airlight_estimator"):
+        train(make_cfg("task.module.airlight_estimator=brightest", name="bad"))
