@@ -184,7 +184,8 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
         lines += [
             "",
             f"dipsys − input inside the box: mean {statistics.mean(gains):+.2f} dB, min "
-            f"{min(gains):+.2f} dB, above the input on {sum(g > 0 for g in gains)} of "
+            f"{min(gains):+.2f} dB, above the input by 0.01 dB or more on "
+            f"{sum(g >= 0.01 for g in gains)} of "
             f"{len(gains)} cases (kept the input on {sum(r['kept_input'] for r in single)}).",
             "",
         ]

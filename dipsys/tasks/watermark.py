@@ -207,7 +207,7 @@ class Watermark(TwoStages, LayerDecomposition):
         self.check = {
             "kept_input": bool(reason),
             "kept_input_reason": reason,
-            "opacity": round(float(self.opacity), 4),
+            "opacity": round(float(self.opacity.detach()), 4),
             "window": list(window),
             **figures,
         }
