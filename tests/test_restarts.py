@@ -45,13 +45,12 @@ def test_watermark_restarts_write_the_median_of_their_runs(make_cfg):
         assert key in metrics, key
     assert metrics["psnr_recon"] == max(s["psnr_recon"] for s in metrics["stages"])
 
-    def watermark(folder: Path) -> np.ndarray:
-        # the recovered watermark: in 4 steps the removal check may keep the input as `clean`
-        return cv2.imread(str(folder / "layers" / "watermark.png")).astype(int)
+    def clean(folder: Path) -> np.ndarray:
+        return cv2.imread(str(folder / "layers" / "clean.png")).astype(int)
 
-    runs = np.stack([watermark(run / f"stage_{i}") for i in range(3)])
+    runs = np.stack([clean(run / f"stage_{i}") for i in range(3)])
     assert not np.array_equal(runs[0], runs[1])  # different seeds, different runs
-    merged = watermark(run)
+    merged = clean(run)
     # the median of 8-bit PNGs may differ by one level from the PNG of the float median
     assert np.abs(merged - np.median(runs, axis=0)).max() <= 1
     assert (run / "baselines" / "inpaint.png").is_file()

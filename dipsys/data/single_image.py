@@ -8,8 +8,7 @@ of the step, so resuming at step t replays exactly what an uninterrupted run wou
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytorch_lightning as pl
@@ -47,40 +46,6 @@ def working_size(
 
     h, w = side(height), side(width)
     return h, w
-
-
-def window_region(
-    window: Sequence[float] | None, margin: float, height: int, width: int
-) -> tuple[int, int, int, int]:
-    """The pixels the generators see: ``window`` grown by ``margin`` on each side, clipped.
-
-    .. math:: [\\lfloor x_0 - m \\rfloor, \\lfloor y_0 - m \\rfloor,
-        \\lceil x_1 + m \\rceil, \\lceil y_1 + m \\rceil] \\cap [0, 0, W, H]
-
-    Args:
-        window: ``[x0, y0, x1, y1]`` in pixels of the original (end exclusive), or None for the
-            whole image.
-        margin: context in pixels added on every side.
-        height, width: the original's size.
-
-    Returns:
-        ``(x0, y0, x1, y1)`` as ints, never empty.
-
-    Raises:
-        InputError: the window is not four numbers or misses the image.
-    """
-    if window is None:
-        return 0, 0, width, height
-    try:
-        x0, y0, x1, y1 = (float(v) for v in window)
-    except (TypeError, ValueError):
-        raise InputError(f"data.window must be [x0, y0, x1, y1], got {window!r}") from None
-    m = float(margin)
-    left, top = max(0, math.floor(x0 - m)), max(0, math.floor(y0 - m))
-    right, bottom = min(width, math.ceil(x1 + m)), min(height, math.ceil(y1 + m))
-    if right <= left or bottom <= top:
-        raise InputError(f"data.window {list(window)} misses the {width}×{height} image")
-    return left, top, right, bottom
 
 
 def _shrink_hint(hint: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -131,13 +96,6 @@ class SingleImageDataModule(pl.LightningDataModule):
             exclusive; None entries are skipped), e.g. a watermark's bounding box. Each becomes a
             mask at the original size in ``self.boxes`` and is aligned as ``box_<name>``, every
             working pixel the box touches set to 1. A box must leave part of the image out.
-        window: the region the generators see, ``[x0, y0, x1, y1]`` in pixels of the original
-            (None: the whole image), grown by ``window_margin`` pixels on each side and clipped
-            to the image (:func:`window_region`; the result in ``self.window``). The working
-            image is that region at the working size, so a small region is worked on at (or
-            near) its original resolution; aligned images, hints and boxes are cut to it too,
-            while ``original``, ``gt``, ``hints`` and ``boxes`` stay whole.
-        window_margin: context in pixels around ``window``.
 
     Batch (per step):
         ``target`` (n, 3, h, w), ``k`` list of n ints, ``sigma`` scalar tensor, ``step`` int,
@@ -162,8 +120,6 @@ class SingleImageDataModule(pl.LightningDataModule):
         gt_mask: str | None = None,
         gt2: str | None = None,
         boxes: Mapping[str, Any] | None = None,
-        window: Sequence[float] | None = None,
-        window_margin: float = 0.0,
     ) -> None:
         super().__init__()
         if max_side < multiple:
@@ -178,8 +134,6 @@ class SingleImageDataModule(pl.LightningDataModule):
         self.hint_config = dict(hints) if hints is not None else None
         self.gt_mask_path, self.gt2_path = gt_mask, gt2
         self.box_config = {name: box for name, box in (boxes or {}).items() if box is not None}
-        self.window_config, self.window_margin = window, float(window_margin)
-        self.window: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1), set by prepare
         self.total_steps = 0
         self.original: torch.Tensor | None = None  # (3, H, W) as read
         self.gt: torch.Tensor | None = None  # (3, H, W)
@@ -215,23 +169,16 @@ class SingleImageDataModule(pl.LightningDataModule):
         if self.gt2_path is not None:
             self.gt2 = read_image(self.gt2_path)
             self._check_same_size("second ground truth", self.gt2_path, self.gt2, original)
-        self.window = window_region(self.window_config, self.window_margin, height, width)
-        x0, y0, x1, y1 = self.window
-        if min(x1 - x0, y1 - y0) < self.multiple:
-            raise InputError(
-                f"data.window {list(self.window)} is {x1 - x0}×{y1 - y0}; the generators need "
-                f"at least {self.multiple}×{self.multiple} pixels"
-            )
-        size = working_size(y1 - y0, x1 - x0, self.max_side, self.multiple, self.min_side)
-        self.image = resize(self.cut(original)[None], size)[0]
+        size = working_size(height, width, self.max_side, self.multiple, self.min_side)
+        self.image = resize(original[None], size)[0]
         for name, path in self.aligned_paths.items():
             mask = read_mask(path)
             self._check_same_size(name, path, mask, original)
-            self.aligned[name] = resize(self.cut(mask)[None], size, mode="bilinear")[0]
+            self.aligned[name] = resize(mask[None], size, mode="bilinear")[0]
         if self.hint_config is not None:
             self.hints = hints_from_config(original, self.hint_config, seed=self.seed)
             for name, hint in self.hints.items():
-                self.aligned[f"hint_{name}"] = _shrink_hint(self.cut(hint), size)
+                self.aligned[f"hint_{name}"] = _shrink_hint(hint, size)
         for name, box in self.box_config.items():
             try:
                 self.boxes[name] = box_mask((height, width), [box])
@@ -242,7 +189,7 @@ class SingleImageDataModule(pl.LightningDataModule):
                     f"{name} box {list(box)} covers the whole {width}×{height} image; it must "
                     "leave some of the image outside it"
                 )
-            coverage = resize(self.cut(self.boxes[name])[None], size, mode="area")[0]
+            coverage = resize(self.boxes[name][None], size, mode="area")[0]
             self.aligned[f"box_{name}"] = (coverage > 0).float()
         self.plan = AugmentationPlan(
             self.augmentation, self.per_step, square=size[0] == size[1], seed=self.seed
@@ -252,11 +199,6 @@ class SingleImageDataModule(pl.LightningDataModule):
             for name, x in {"target": self.image, **self.aligned}.items()
         }
         self.original = original
-
-    def cut(self, x: torch.Tensor) -> torch.Tensor:
-        """The window's pixels of an original-size ``x`` (…, H, W)."""
-        x0, y0, x1, y1 = self.window
-        return x[..., y0:y1, x0:x1]
 
     def _read_original(self) -> tuple[torch.Tensor, str]:
         """The input at its original size, (C, H, W), and how to name it in messages."""

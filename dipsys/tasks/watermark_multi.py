@@ -14,7 +14,6 @@ from dipsys.losses.terms import std_loss
 from dipsys.nn.noise import NoiseSpec
 from dipsys.ops.compositing import overlay_watermark
 from dipsys.ops.resize import resize
-from dipsys.ops.watermark import removal_check
 from dipsys.tasks.base import LayerDecomposition
 
 
@@ -26,12 +25,8 @@ class WatermarkMulti(LayerDecomposition):
     What all images share is explained by the watermark, what differs by the clean images; no
     box is needed. Loss terms: ``recon`` = Σ_i L1(Î_i, I_i); ``smooth_watermark`` = Std(W) and
     ``sparse_mask`` = mean(M) keep the photos' content out of the shared layers (not in the
-    reference, whose loss is ``recon`` alone). The exported ``clean_<i>`` inverts the
-    compositing at the original resolution, ``(I_i − M W) / (1 − M)`` with M and W resized to
-    the original size and M set to 0 below ``keep_threshold`` (the photos' texture is kept; the
-    generators' C_i are smooth). Per image, :func:`dipsys.ops.watermark.removal_check` keeps the
-    input when the removal does not lower the image's edge energy (``kept_input`` and
-    ``images`` in metrics.json).
+    reference, whose loss is ``recon`` alone). The exported ``clean_<i>`` keeps the input where
+    ``M < keep_threshold`` and takes C_i, resized to the original size, elsewhere.
 
     Args:
         clean_generator: factory of one clean-image generator (→ 3 channels), called per image.
@@ -41,7 +36,6 @@ class WatermarkMulti(LayerDecomposition):
         shared_input: NoiseSpec of the watermark's and the opacity's inputs.
         images: N, the number of input images (stacked on channels by the data module).
         keep_threshold: the input is kept where the exported opacity is below this.
-        max_edge_ratio: the removal check's largest edge-energy ratio (removal / input).
         clean_perturb, shared_perturb: factors of σ_t for those inputs (the reference perturbs
             the clean inputs only).
         **kwargs: the base class's (size, loss_weights, optimizer, select_every, seed).
@@ -65,7 +59,6 @@ class WatermarkMulti(LayerDecomposition):
         keep_threshold: float = 0.1,
         clean_perturb: float = 1.0,
         shared_perturb: float = 0.0,
-        max_edge_ratio: float = 1.0,
         **kwargs: Any,
     ) -> None:
         count = int(images)
@@ -80,7 +73,6 @@ class WatermarkMulti(LayerDecomposition):
         perturb |= {"watermark": shared_perturb, "mask": shared_perturb}
         super().__init__(generators=generators, inputs=inputs, perturb=perturb, **kwargs)
         self.images, self.keep_threshold = count, float(keep_threshold)
-        self.max_edge_ratio = float(max_edge_ratio)
 
     def setup(self, stage: str) -> None:
         """The data must hold as many images as the task has clean generators."""
@@ -108,20 +100,9 @@ class WatermarkMulti(LayerDecomposition):
     def export(self, original: Tensor) -> dict[str, Tensor]:
         size = tuple(original.shape[-2:])
         mask = resize(self.best["mask"], size, mode="bilinear").clamp(0, 1)
-        mask = mask * (mask >= self.keep_threshold).to(mask)
-        watermark = resize(self.best["watermark"], size)
-        result = {"watermark": watermark[0], "mask": mask[0]}
-        everywhere = torch.ones_like(mask)
-        self.checks = {}
+        keep = (mask < self.keep_threshold).to(mask)
+        result = {"watermark": resize(self.best["watermark"], size)[0], "mask": mask[0]}
         for name, image in zip(self.clean_names, original.split(3, dim=0), strict=True):
-            clean, figures, reason = removal_check(
-                image[None].to(mask), watermark, mask, everywhere, self.max_edge_ratio, 0.0
-            )
-            self.checks[name] = {"kept_input": bool(reason), "kept_input_reason": reason, **figures}
-            result[name] = clean[0]
+            clean = resize(self.best[name], size)
+            result[name] = (keep * image[None].to(mask) + (1 - keep) * clean)[0]
         return result
-
-    def report(self, layers: dict[str, Tensor], datamodule: Any) -> dict[str, Any]:
-        """Per image: whether the input was kept (and why) and the check's figures."""
-        checks = getattr(self, "checks", {})
-        return {"kept_input": any(c["kept_input"] for c in checks.values()), "images": checks}

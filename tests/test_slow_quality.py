@@ -1,0 +1,96 @@
+"""Slow: the documented quality claims, held at a reduced but honest scale (``pytest -m slow``).
+
+Each test runs several synthetic cases with exact ground truth (``dipsys.data.synthetic``) or the
+bundled samples through ``dipsys.run.train``, one thread, seeded, and compares against the
+input or the ablated variant the docs compare against. The figures each test saw are printed
+(``pytest -m slow -s``); docs/results.md says which claim each test holds.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+import torch
+
+from dipsys.data.synthetic import colorize, fg_bg_composite, haze_case, load_sample
+from dipsys.data.synthetic.samples import fit_to_size
+from dipsys.run import train
+from tests.test_quality import FAST, _at_least, _hints_from, _save
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def run(make_cfg):
+    def factory(*overrides: str, name: str) -> dict:
+        return train(make_cfg(*FAST, *overrides, name=name))
+
+    return factory
+
+
+PHOTOS = ("chelsea", "coffee", "astronaut")
+
+
+def _photo(name: str, size: tuple[int, int], seed: int) -> torch.Tensor:
+    return fit_to_size(load_sample(name), size, torch.Generator().manual_seed(seed))
+
+
+def test_dehazing_beats_the_hazy_input_and_the_dark_channel_on_average(run, tmp_path):
+    gains, over_dcp = [], []
+    for index, name in enumerate(PHOTOS):
+        case = haze_case(_photo(name, (96, 96), index), seed=10 + index)
+        files = [
+            f"data.image={_save(tmp_path / f'hazy{index}.png', case['hazy'])}",
+            f"data.gt={_save(tmp_path / f'clean{index}.png', case['clean'])}",
+        ]
+        metrics = run("task=dehaze", *files, "data.max_side=96", "trainer.max_steps=400", name=name)
+        gains.append(metrics["psnr"] - metrics["input"]["psnr"])
+        over_dcp.append(metrics["psnr"] - metrics["baselines"]["dcp"]["psnr"])
+        print(
+            f"dehaze {name}: gain {gains[-1]:+.2f} dB over the input, {over_dcp[-1]:+.2f} over DCP"
+        )
+    _at_least("dehaze min gain over the input", min(gains), 3.0)
+    _at_least("dehaze mean gain over DCP", statistics.mean(over_dcp), 0.0)
+
+
+def test_segmentation_floors_on_textured_composites(run, tmp_path):
+    textures = [("brick", "grass"), ("gravel", "brick"), ("grass", "gravel")]
+    colors = [(0.9, 0.45, 0.3), (0.35, 0.8, 0.3), (0.3, 0.4, 0.9)]
+    auto, hinted = [], []
+    for index, (fg, bg) in enumerate(textures):
+        case = fg_bg_composite(
+            colorize(load_sample(fg), colors[index]),
+            colorize(load_sample(bg), colors[(index + 1) % 3]),
+            seed=20 + index,
+            size=(64, 80),
+        )
+        files = [
+            f"data.image={_save(tmp_path / f'image{index}.png', case['image'])}",
+            f"data.gt_mask={_save(tmp_path / f'mask{index}.png', case['mask'])}",
+            "data.max_side=80",
+            "trainer.max_steps=400",
+        ]
+        auto.append(run("task=segmentation", *files, name=f"auto{index}")["iou"])
+        hints = _hints_from(case["mask"], tmp_path / f"hints{index}")
+        hinted.append(run("task=segmentation", *files, *hints, name=f"hinted{index}")["iou"])
+    print(f"segmentation IoU, automatic hints {auto}, given hints {hinted}")
+    _at_least("segmentation min IoU with given hints", min(hinted), 0.85)
+    _at_least("segmentation mean IoU with automatic hints", statistics.mean(auto), 0.75)
+
+
+def test_transparency_pair_recovers_the_bundled_layers(run):
+    metrics = run("task=transparency_pair", "trainer.max_steps=800", name="pair")
+    print(
+        f"transparency_pair {metrics['psnr']:.2f} / {metrics['psnr2']:.2f} dB, α {metrics['alpha']}"
+    )
+    _at_least("transparency_pair layer 1", metrics["psnr"], metrics["input"]["psnr"] + 5.0)
+    _at_least("transparency_pair layer 2", metrics["psnr2"], metrics["input"]["psnr"] + 5.0)
