@@ -157,6 +157,8 @@ def rescore(root: Path, labels: list[str], out: Path, extra: list[str]) -> None:
     results = []
     for label in labels:
         for run in sorted((root / label / "runs").glob("*/checkpoints/last.ckpt")):
+            if not (run.parents[1] / "metrics.json").is_file():
+                continue  # a run still in progress
             case = run.parents[2].parent / "cases" / run.parents[1].name
             image = read_image(case / "image.png")
             truth = read_mask(case / "gt.png")[0] > 0.5
