@@ -19,7 +19,12 @@ reports; seeded GrabCut (5 iterations, ``GC_INIT_WITH_MASK``, the same hints) is
 it, and the full-resolution refinement alone (:func:`dipsys.ops.refine.refine_probability`
 with the same hints and an uninformative prior of ½: what the hints, the colour model and the
 image edges give without the DIP). ``--only baselines`` skips dipsys. Writes
-``outputs/evaluation_segmentation_real/<label>/`` (``results.json``, ``report.md``); the photos are read by path and never copied elsewhere.
+``outputs/evaluation_segmentation_real/<label>/`` (``results.json``, ``report.md``); the photos
+are read by path and never copied elsewhere.
+
+``--rescore LABEL...`` trains nothing: it re-applies the shipped refinement (``task.refine*``)
+to the best masks kept in earlier runs' checkpoints (``<out>/<LABEL>/runs/*/checkpoints``), as
+the task's export does, so a change of refinement is measured without refitting the DIPs.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from dipsys.data.io import read_image, read_mask, write_image  # noqa: E402
 from dipsys.ops.grabcut import grabcut  # noqa: E402
 from dipsys.ops.labels import binary_iou  # noqa: E402
 from dipsys.ops.refine import refine_probability  # noqa: E402
+from dipsys.ops.resize import resize  # noqa: E402
 from dipsys.run import train  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
@@ -145,6 +151,35 @@ def report(results: list[dict], label: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rescore(root: Path, labels: list[str], out: Path, extra: list[str]) -> None:
+    """IoU of the shipped refinement on the best masks of earlier runs (module docstring)."""
+    options = compose_config(["task=segmentation", *extra]).task.module.refine_options
+    results = []
+    for label in labels:
+        for run in sorted((root / label / "runs").glob("*/checkpoints/last.ckpt")):
+            if not (run.parents[1] / "metrics.json").is_file():
+                continue  # a run still in progress
+            case = run.parents[2].parent / "cases" / run.parents[1].name
+            image = read_image(case / "image.png")
+            truth = read_mask(case / "gt.png")[0] > 0.5
+            hints = {k: read_mask(case / f"hint_{k}.png") for k in ("fg", "bg")}
+            best = torch.load(run, map_location="cpu", weights_only=False)["dipsys_best"]
+            prior = resize(best["mask"], tuple(image.shape[-2:]), mode="bilinear")[0].clamp(0, 1)
+            refined = refine_probability(image, prior, hints["fg"], hints["bg"], **options)
+            metrics = json.loads((run.parents[1] / "metrics.json").read_text())
+            row = {
+                "name": run.parents[1].name,
+                "iou": round(binary_iou(refined[0] > 0.5, truth), 4),
+                "iou_run": metrics["iou"],
+                "iou_unrefined": round(binary_iou(prior[0] > 0.5, truth), 4),
+                "wall_s": metrics.get("wall_s"),
+            }
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rescored.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path, help="folder of <set>/{images,gt}/")
@@ -154,6 +189,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="extra Hydra overrides")
     parser.add_argument("--limit", type=int, default=0, help="first N pairs only (0: all)")
     parser.add_argument("--skip", type=int, default=0, help="skip the first N pairs")
+    parser.add_argument("--rescore", nargs="*", default=None, help="earlier runs to re-score")
     parser.add_argument("--label", default=None, help="output subfolder (default: hints_task)")
     parser.add_argument(
         "--out", type=Path, default=REPO_ROOT / "outputs/evaluation_segmentation_real"
@@ -165,6 +201,9 @@ def main() -> None:
     label = args.label or f"{args.hints}_{args.task}"
     out = args.out / label
     pairs = find_pairs(args.root)[args.skip :][: args.limit or None]
+    if args.rescore is not None:
+        rescore(args.out, args.rescore, out, args.set)
+        return
     results = []
     for name, image_path, mask_path in pairs:
         folder = out / "cases" / name.replace("/", "_")

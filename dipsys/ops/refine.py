@@ -121,11 +121,12 @@ def refine_probability(
     probability: Tensor,
     fg_hint: Tensor | None = None,
     bg_hint: Tensor | None = None,
-    prior_weight: float = 1.0,
+    prior_weight: float = 0.1,
     colour_weight: float = 1.0,
     edge_weight: float = 150.0,
     rounds: int = 3,
     max_side: int = 1024,
+    colour_from_prior: bool = False,
 ) -> Tensor:
     """Refine a coarse foreground probability at the image's resolution (module docstring).
 
@@ -137,6 +138,9 @@ def refine_probability(
         colour_weight: ``w_c``.
         edge_weight: ``γ``.
         rounds: colour-model / cut alternations.
+        colour_from_prior: fit the first colour model to the prior's labels (``p > ½``);
+            False fits it to the hints alone (every other pixel counts as background), when
+            both hints are given.
         max_side: a larger image is refined at this longest side and the mask resized back
             (bilinear, threshold ½), bounding the cut's cost.
 
@@ -165,7 +169,9 @@ def refine_probability(
                 (bg_hint, "nearest"),
             )
         ]
-        cut = refine_probability(*small, prior_weight, colour_weight, edge_weight, rounds, max_side)
+        cut = refine_probability(
+            *small, prior_weight, colour_weight, edge_weight, rounds, max_side, colour_from_prior
+        )
         return (resize(cut[None], (height, width), mode="bilinear")[0] > 0.5).to(probability)
     rgb = image.detach().to("cpu", torch.float32).clamp(0, 1).permute(1, 2, 0).numpy()
     rgb = np.ascontiguousarray(rgb)
@@ -176,7 +182,10 @@ def refine_probability(
     sure_bg = _plane(bg_hint, height, width) & ~sure_fg
     right, down = _edge_weights(rgb, edge_weight)
 
-    labels = _clamp(prior.astype(np.float32), sure_fg, sure_bg)
+    # The hints alone can seed the colour model only when both are given.
+    from_hints = not colour_from_prior and sure_fg.any() and sure_bg.any()
+    start = np.full_like(prior, 0.5) if from_hints else prior
+    labels = _clamp(start.astype(np.float32), sure_fg, sure_bg)
     for _ in range(max(1, rounds)):
         unary = prior_weight * logit_prior + colour_weight * colour_log_ratio(rgb, labels)
         labels = grid_min_cut(unary, right, down, sure_fg, sure_bg).astype(np.float32)
