@@ -1,0 +1,70 @@
+"""Deliberate defects for checking that the quality tests can fail (a pytest plugin).
+
+``DIPSYS_BREAK=<kind>[:<args>] python -m pytest -p tests.breaks <test>`` runs a test against a
+broken dipsys; ``scripts/check_quality_tests.py`` runs every quality test under its break and
+reports whether each one fails, as it must. Without ``DIPSYS_BREAK`` the plugin does nothing.
+
+Kinds:
+    skip:<g1>,<g2>  the named generators' outputs replaced by a constant 0.5 (they learn nothing)
+    handoff         iterative dehazing hands every stage the original image instead of the last
+                    clean layer
+    median          restarts merge by the sum of the runs' layers instead of their median
+    sigma           the per-step input perturbation σ·f·ε dropped
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _skip(names: set[str]) -> None:
+    from dipsys.tasks.base import LayerDecomposition
+
+    run_generators = LayerDecomposition.run_generators
+
+    def broken(self, inputs):
+        outputs = run_generators(self, inputs)
+        return {k: v * 0 + 0.5 if k in names else v for k, v in outputs.items()}
+
+    LayerDecomposition.run_generators = broken
+
+
+def _handoff() -> None:
+    from dipsys.systems.iterative_dehazing import IterativeDehazing
+
+    handoff = IterativeDehazing.handoff
+
+    def broken(self, result):
+        given = handoff(self, result)
+        given["data"]["image"] = result.datamodule.original
+        return given
+
+    IterativeDehazing.handoff = broken
+
+
+def _median() -> None:
+    import dipsys.systems.restarts as restarts
+
+    restarts.median_layers = lambda results: {
+        name: sum(result[name] for result in results) for name in results[0]
+    }
+
+
+def _sigma() -> None:
+    from dipsys.tasks.base import LayerDecomposition
+
+    def broken(self, name, index, ks, sigma, step=0, shard=(0, 1)):
+        return self.generator_code(name, ks)
+
+    LayerDecomposition.generator_input = broken
+
+
+def pytest_configure(config) -> None:
+    spec = os.environ.get("DIPSYS_BREAK", "")
+    if not spec:
+        return
+    kind, _, args = spec.partition(":")
+    if kind == "skip":
+        _skip(set(args.split(",")))
+    else:
+        {"handoff": _handoff, "median": _median, "sigma": _sigma}[kind]()
