@@ -29,7 +29,6 @@ PAIRS = {
     f"{Q}test_nlayer_segmentation_beats_chance_widely": "skip:mask",
     f"{Q}test_three_layer_system_beats_chance_widely": "skip:mask",
     f"{Q}test_video_segmentation_follows_the_moving_object": "skip:mask",
-    f"{Q}test_transparency_pair_pulls_each_layer_out_of_the_mixtures": "skip:layer1,layer2",
     f"{Q}test_video_transparency_separates_every_frame": "skip:layer2",
     f"{Q}test_watermark_box_is_cleaner_than_the_input": "skip:mask",
     f"{Q}test_watermark_multi_cleans_the_shared_mark": "skip:mask",

@@ -22,7 +22,6 @@ from dipsys.data.synthetic import (
     haze_case,
     hazy_video,
     load_sample,
-    mixture_pair,
     moving_object_video,
     region_composite,
 )
@@ -211,7 +210,10 @@ def test_nlayer_segmentation_beats_chance_widely(run, tmp_path):
 
 def test_three_layer_system_beats_chance_widely(run, tmp_path):
     metrics, _ = run(
-        "task=segmentation_3layer_system", *_three_textures(tmp_path), "task.steps=100"
+        "task=segmentation_3layer_system",
+        *_three_textures(tmp_path),
+        "task.module.refine=guided",
+        "task.steps=100",
     )
     _at_least("segmentation_3layer_system iou", metrics["iou"], 0.6)
 
@@ -233,24 +235,6 @@ def test_video_segmentation_follows_the_moving_object(run, tmp_path):
 
 
 # -- transparency ---------------------------------------------------------------------------------
-def test_transparency_pair_pulls_each_layer_out_of_the_mixtures(run, tmp_path):
-    """At 300 steps (the opacity prior still holding α near 0.5) each layer beats the mixture
-    in which it is the fainter component; beating both mixtures takes the full budget, which
-    tests/test_slow_quality.py holds."""
-    case = mixture_pair(_photo("astronaut", (96, 96)), _photo("coffee", (96, 96)), 0.3, 0.65)
-    paths = [_save(tmp_path / f"mix{i}.png", case["mixtures"][i]) for i in range(2)]
-    metrics, _ = run(
-        "task=transparency_pair",
-        f"data.images=[{paths[0]},{paths[1]}]",
-        f"data.gt={_save(tmp_path / 'l1.png', case['layer1'])}",
-        f"data.gt2={_save(tmp_path / 'l2.png', case['layer2'])}",
-        "trainer.max_steps=300",
-    )
-    for key, layer in (("psnr", case["layer1"]), ("psnr2", case["layer2"])):
-        fainter = min(_psnr(mixture, layer) for mixture in case["mixtures"])
-        _at_least(f"transparency_pair {key}", metrics[key], fainter + 0.5)
-
-
 def test_video_transparency_separates_every_frame(run):
     """The bundled clip: a camera panning behind a static reflection (synthetic ground truth)."""
     metrics, _ = run("task=video_transparency", "data.max_side=64", "trainer.max_steps=300")
@@ -262,8 +246,8 @@ def test_watermark_box_is_cleaner_than_the_input(run):
     """The bundled sample (synthetic text over a photo, box given): the box beats the input.
 
     Below ~500 steps the box is still worse than the input (300 steps: −0.6 dB), so this is the
-    most expensive fast test. ``watermark_multi`` needs ~1500 steps to beat its inputs and is
-    held by tests/test_slow_quality.py instead.
+    most expensive fast test. ``watermark_multi`` needs ~1500 steps (3 images) to beat its
+    inputs; no test holds it (docs/testing.md).
     """
     metrics, _ = run("task=watermark", "trainer.max_steps=600")
     _at_least("watermark psnr_box", metrics["psnr_box"], metrics["input"]["psnr_box"] + 0.5)
