@@ -113,7 +113,7 @@ def test_a_run_shows_steps_and_ends_with_its_figures(tmp_path):
     for chatter in ("Epoch", "GPU available", "TPU available", "💡", "Trainer.fit"):
         assert chatter not in out + result.stderr, chatter
     last = out.replace("\r", "\n").strip().splitlines()[-1]
-    figures = r"PSNR \d+\.\d\d dB \(input \d+\.\d\d, DCP \d+\.\d\d\)"
+    figures = r"PSNR \d+\.\d\d dB \(input \d+\.\d\d, DCP \d+\.\d\d, nonlocal \d+\.\d\d\)"
     assert re.fullmatch(rf"dehaze: {figures} · \d+ s · .*run", last), last
     assert last in (tmp_path / "run" / "train.log").read_text()
 

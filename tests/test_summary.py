@@ -76,5 +76,5 @@ def test_a_run_writes_its_summary(make_cfg):
     cfg = make_cfg("trainer.max_steps=2")
     train(cfg)
     sheet = cv2.imread(str(Path(cfg.paths.output_dir) / "summary.png"))
-    # input, airlight, clean, transmission, DCP, ground truth of the 480×320 sample
-    assert sheet.shape == (BAND + TILE_HEIGHT + 6, 6 * 288 + 5 * 6, 3)
+    # input, airlight, clean, transmission, DCP, non-local, ground truth of the 480×320 sample
+    assert sheet.shape == (BAND + TILE_HEIGHT + 6, 7 * 288 + 6 * 6, 3)

@@ -25,7 +25,7 @@ from dipsys.cli_report import baseline_label
 
 TILE_HEIGHT = 192
 STRIP_FRAMES = 4
-ROW_TILES = 6
+ROW_TILES = 7
 _LABEL_BAND = 22
 _GAP = 6
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
