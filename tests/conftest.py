@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from omegaconf import DictConfig
 
 from dipsys.config import compose_config
@@ -38,3 +39,12 @@ def make_cfg(tmp_path: Path):
         return compose_config(["debug=ci", *overrides], output_dir=tmp_path / name)
 
     return factory
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for the test: its figures do not depend on the machine's core count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -30,20 +30,14 @@ from dipsys.data.video_io import write_frames
 from dipsys.ops.metrics import image_metrics
 from dipsys.run import train
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 #: cheap logging: no TensorBoard images or checkpoints mid-run
 FAST = (
     "callbacks.layer_images.every_n_steps=100000",
     "callbacks.model_checkpoint.every_n_train_steps=100000",
     "data.steps_per_epoch=100",
 )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

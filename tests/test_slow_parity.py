@@ -12,22 +12,13 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from dipsys.run import train
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
 SCALE = ("trainer.max_steps=300", "data.max_side=64", "callbacks.layer_images.every_n_steps=1000")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_bf16_reaches_the_float32_figure(make_cfg):

@@ -18,15 +18,7 @@ from dipsys.data.synthetic.samples import fit_to_size
 from dipsys.run import train
 from tests.test_quality import FAST, _at_least, _hints_from, _save
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
 
 @pytest.fixture
