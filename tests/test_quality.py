@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -142,14 +143,22 @@ def test_video_dehaze_clears_every_frame(run, tmp_path):
 
 
 # -- segmentation ---------------------------------------------------------------------------------
-def _hints_from(mask: torch.Tensor, tmp_path: Path) -> list[str]:
-    """An eroded core of the object as fg, everything beyond a dilated ring as bg."""
-    import cv2
+def _core_and_ring(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hints from true masks: an eroded core of the object as fg, beyond a dilated ring as bg.
 
-    binary = (mask[0].numpy() > 0.5).astype(np.uint8)
+    Shape:
+        - masks: ``(..., 1, H, W)``; fg, bg: the same
+    """
+    binary = (masks.reshape(-1, *masks.shape[-2:]).numpy() > 0.5).astype(np.uint8)
     kernel = np.ones((7, 7), np.uint8)
-    fg = torch.from_numpy(cv2.erode(binary, kernel)).float()[None]
-    bg = 1 - torch.from_numpy(cv2.dilate(binary, kernel)).float()[None]
+    fg = np.stack([cv2.erode(m, kernel) for m in binary])
+    bg = 1 - np.stack([cv2.dilate(m, kernel) for m in binary])
+    return tuple(torch.from_numpy(x).float().reshape(masks.shape) for x in (fg, bg))
+
+
+def _hints_from(mask: torch.Tensor, tmp_path: Path) -> list[str]:
+    """Hint files (:func:`_core_and_ring`) of one mask."""
+    fg, bg = _core_and_ring(mask)
     return [
         f"data.hints.fg={_save(tmp_path / 'fg.png', fg)}",
         f"data.hints.bg={_save(tmp_path / 'bg.png', bg)}",
@@ -216,19 +225,14 @@ def test_video_segmentation_follows_the_moving_object(run, tmp_path):
     """Hints per frame from the truth (an eroded core, a far ring), as folders of masks: the
     task's own decomposition is held here; automatic video hints are measured on real clips in
     docs/results_segmentation.md."""
-    import cv2
-
     brick = _texture("brick", (0.9, 0.45, 0.3))
     grass = _texture("grass", (0.35, 0.8, 0.3))
     video = moving_object_video(brick, grass, frames=4, size=(48, 64), seed=1)
     write_frames(tmp_path / "frames", video["frames"])
     write_frames(tmp_path / "masks", video["masks"])
-    kernel = np.ones((7, 7), np.uint8)
-    binary = (video["masks"][:, 0].numpy() > 0.5).astype(np.uint8)
-    fg = np.stack([cv2.erode(m, kernel) for m in binary])
-    bg = 1 - np.stack([cv2.dilate(m, kernel) for m in binary])
-    write_frames(tmp_path / "fg", torch.from_numpy(fg).float()[:, None])
-    write_frames(tmp_path / "bg", torch.from_numpy(bg).float()[:, None])
+    fg, bg = _core_and_ring(video["masks"])
+    write_frames(tmp_path / "fg", fg)
+    write_frames(tmp_path / "bg", bg)
     metrics, _ = run(
         "task=video_segmentation",
         f"data.video={tmp_path / 'frames'}",
