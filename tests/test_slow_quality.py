@@ -11,12 +11,10 @@ from __future__ import annotations
 import statistics
 
 import pytest
-import torch
 
 from dipsys.data.synthetic import colorize, fg_bg_composite, haze_case, load_sample
-from dipsys.data.synthetic.samples import fit_to_size
 from dipsys.run import train
-from tests.test_quality import FAST, _at_least, _hints_from, _save
+from tests.test_quality import FAST, _at_least, _hints_from, _photo, _save
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
@@ -30,10 +28,6 @@ def run(make_cfg):
 
 
 PHOTOS = ("chelsea", "coffee", "astronaut")
-
-
-def _photo(name: str, size: tuple[int, int], seed: int) -> torch.Tensor:
-    return fit_to_size(load_sample(name), size, torch.Generator().manual_seed(seed))
 
 
 def test_dehazing_clears_haze_and_keeps_up_with_the_dark_channel(run, tmp_path):
