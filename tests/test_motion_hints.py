@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from dipsys.ops.motion import motion_hints
+from dipsys.ops.motion import _sampling_insensitive_difference, global_shifts, motion_hints
 
 
 def _texture(height: int, width: int, seed: int) -> torch.Tensor:
@@ -48,3 +49,30 @@ def test_still_clip_gives_no_motion_hints():
     assert motion_hints(frames) is None
     with pytest.raises(ValueError, match="clip"):
         motion_hints(frames[0])
+
+
+def test_the_pan_is_found_under_a_large_textured_object():
+    """The background covers most pixels: the search follows it, not the object."""
+    scene = _texture(64, 96 + 7 * 5, seed=4)
+    patch = _texture(32, 32, seed=5)
+    frames = []
+    for t in range(6):
+        frame = scene[:, :, 7 * t : 7 * t + 96].clone()
+        frame[:, 16:48, 30:62] = patch  # fixed in the frame: moves against the scene
+        frames.append(frame)
+    rgb = torch.stack(frames).permute(0, 2, 3, 1).contiguous().numpy()
+    shifts = global_shifts(rgb, reference=3)
+    expected = [7.0 * (3 - t) for t in range(6)]  # the scene slides left as the camera pans
+    assert shifts[:, 0].tolist() == expected
+    assert not shifts[:, 1].any()
+
+
+def test_half_pixel_misalignment_is_not_motion_but_a_new_colour_is():
+    background = _texture(32, 48, seed=6).permute(1, 2, 0).numpy()
+    half = 0.5 * (background + np.roll(background, 1, axis=1))  # shifted by half a pixel
+    assert np.abs(half - background)[:, 1:-1].max() > 0.02  # a plain difference sees it
+    assert _sampling_insensitive_difference(half, background)[:, 1:-1].max() < 1e-6
+    moved = background.copy()
+    moved[8:16, 8:16] = np.clip(moved[8:16, 8:16] + 0.3, 0, 1)
+    difference = _sampling_insensitive_difference(moved, background)
+    assert difference[10:14, 10:14].max(-1).min() > 0.05

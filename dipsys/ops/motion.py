@@ -1,19 +1,23 @@
 """Foreground / background hints for a clip from what moves against what stays.
 
-A clip's strongest cue to its foreground is motion. Every frame is aligned to the middle frame
-by its global translation (phase correlation of the gray frames: zero for a still camera, the
-pan otherwise), the background is the per-pixel median of the aligned frames, and a pixel
-moves where its frame differs from that background:
+A clip's strongest cue to its foreground is motion. The camera's global translation ``s_t``
+of every frame is found first (zero for a still camera, the pan otherwise). Then, for each
+frame ``t``, every other frame is shifted onto it and the per-pixel median of those aligned
+frames is ``t``'s background; a pixel moves where the frame differs from it:
 
 .. math::
-    B(x) = \\operatorname{median}_t \\, \\tilde I_t(x), \\qquad
-    D_t(x) = \\max_c \\big| G_\\sigma * (\\tilde I_t - B) \\big|_c(x)
+    B_t(x) = \\operatorname{median}_u \\, I_u(x + s_u - s_t), \\qquad
+    D_t(x) = \\max_c \\, G_\\sigma * d_{BT}(I_t, B_t)_c(x)
 
-with ``Ĩ_t`` frame ``t`` shifted onto the reference. ``fg`` is where ``D_t > τ_fg`` (opened,
-then eroded, so it keeps off the object's outline), ``bg`` where ``D_t < τ_bg`` outside the
-moving region dilated by a margin. The hints are shifted back to each frame's own
-coordinates; pixels no aligned frame covers get no hint. When no frame has a moving region
-the clip gives no motion hints (``None``): the caller falls back to single-image hints.
+with ``d_BT`` the distance of ``I_t(x)`` from the range the background takes within half a
+pixel of ``x`` (Birchfield–Tomasi's sampling-insensitive dissimilarity): a sub-pixel
+misalignment along the scene's own edges (a real pan is never an integer shift) does not pass
+as motion, a moving object differs from the background over its whole area. The moving region
+``D_t > τ_fg`` is closed and its holes filled (a textured object matches the scene here and
+there); ``fg`` is that region opened and eroded, so it keeps off the object's outline, ``bg``
+where ``D_t < τ_bg`` outside the moving region dilated by a margin. Pixels that no other
+frame sees get no hint. When no frame has a moving region the clip gives no motion hints
+(``None``): the caller falls back to single-image hints.
 """
 
 from __future__ import annotations
@@ -33,47 +37,69 @@ _FG_LEVEL, _BG_LEVEL = 0.12, 0.05
 _SIGMA, _ERODE, _MARGIN = 0.01, 0.02, 0.06
 # A clip "moves" when some frame has at least this fraction of moving pixels.
 _MIN_MOVING = 0.01
+# The largest pan searched, as a fraction of each side, and the coarsest search size (pixels).
+_MAX_PAN, _COARSEST = 0.4, 24
 
 
 def global_shifts(frames: np.ndarray, reference: int) -> np.ndarray:
     """Translation ``(dx, dy)`` of each frame relative to ``frames[reference]``, ``(T, 2)``.
 
-    Phase correlation can lock onto a textured moving object instead of the background, so
-    its shift is kept only if it aligns the frame better than no shift at all, judged by the
-    median absolute difference to the reference (the background covers most pixels).
+    Content at ``x`` in the reference sits at ``x + s_t`` in frame ``t``. Each shift minimises
+    the median absolute gray difference over the pixels both frames cover (the background
+    covers most pixels, so a moving object does not pull the estimate), searched exhaustively
+    over ±40% of each side on a coarse copy, then refined by ±2 pixels at each finer scale.
+
+    Shape:
+        - frames: ``(T, H, W, 3)`` RGB in [0, 1]; output: ``(T, 2)``
     """
-    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float64) for f in frames]
-    window = cv2.createHanningWindow(gray[0].shape[::-1], cv2.CV_64F)
+    gray = [cv2.cvtColor(f.astype(np.float32), cv2.COLOR_RGB2GRAY) for f in frames]
+    pyramids = [_pyramid(g) for g in gray]
+    reference_pyramid = pyramids[reference]
+    levels = len(reference_pyramid)
     shifts = []
-    for g in gray:
-        # Copies: phaseCorrelate may apply the window to its inputs in place.
-        found = np.array(cv2.phaseCorrelate(gray[reference].copy(), g.copy(), window)[0])
-        candidates = [np.zeros(2), found, -found, _tracked_shift(gray[reference], g)]
-        errors = [_misalignment(g, gray[reference], c) for c in candidates]
-        shifts.append(candidates[int(np.argmin(errors))])
+    for index, pyramid in enumerate(pyramids):
+        if index == reference:
+            shifts.append(np.zeros(2))
+            continue
+        coarse_h, coarse_w = pyramid[-1].shape
+        span = (round(_MAX_PAN * coarse_w), round(_MAX_PAN * coarse_h))
+        best = _search(pyramid[-1], reference_pyramid[-1], np.zeros(2), span)
+        for level in range(levels - 2, -1, -1):
+            best = _search(pyramid[level], reference_pyramid[level], 2 * best, (2, 2))
+        shifts.append(best)
     return np.array(shifts, dtype=np.float64)
 
 
-def _tracked_shift(reference: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """Median displacement of corners tracked from ``reference`` to ``frame`` (Lucas–Kanade)."""
-    first = np.clip(reference * 255, 0, 255).astype(np.uint8)
-    second = np.clip(frame * 255, 0, 255).astype(np.uint8)
-    corners = cv2.goodFeaturesToTrack(first, 200, 0.01, 3)
-    if corners is None:
-        return np.zeros(2)
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(first, second, corners, None, winSize=(15, 15))
-    kept = status.ravel() == 1
-    if not kept.any():
-        return np.zeros(2)
-    return np.median((moved - corners).reshape(-1, 2)[kept], axis=0).astype(np.float64)
+def _pyramid(gray: np.ndarray) -> list[np.ndarray]:
+    levels = [gray]
+    while min(levels[-1].shape) >= 2 * _COARSEST:
+        levels.append(cv2.pyrDown(levels[-1]))
+    return levels
+
+
+def _search(frame: np.ndarray, reference: np.ndarray, centre: np.ndarray, span) -> np.ndarray:
+    """The integer shift within ``centre ± span`` that best aligns ``frame`` to ``reference``."""
+    best, best_error = centre, np.inf
+    for dy in range(-span[1], span[1] + 1):
+        for dx in range(-span[0], span[0] + 1):
+            shift = centre + np.array([dx, dy], dtype=np.float64)
+            # ties: the smaller shift (a still camera stays still on flat scenes)
+            error = _misalignment(frame, reference, shift) + 1e-6 * float(np.abs(shift).sum())
+            if error < best_error:
+                best, best_error = shift, error
+    return best
 
 
 def _misalignment(frame: np.ndarray, reference: np.ndarray, shift: np.ndarray) -> float:
-    """Median |frame shifted by −shift − reference| over the pixels both cover."""
-    moved = _shift(frame.astype(np.float32), -shift[0], -shift[1], np.nan)
-    difference = np.abs(moved - reference)
-    difference = difference[~np.isnan(difference)]
-    return float(np.median(difference)) if difference.size else np.inf
+    """Median |frame shifted by −shift − reference| where both cover (at least a third)."""
+    height, width = reference.shape
+    dx, dy = int(round(shift[0])), int(round(shift[1]))
+    if abs(dx) * 3 > 2 * width or abs(dy) * 3 > 2 * height:
+        return np.inf
+    # reference pixel x matches frame pixel x + shift
+    ref = reference[max(0, -dy) : height - max(0, dy), max(0, -dx) : width - max(0, dx)]
+    own = frame[max(0, dy) : height - max(0, -dy), max(0, dx) : width - max(0, -dx)]
+    return float(np.median(np.abs(own - ref)))
 
 
 def _shift(image: np.ndarray, dx: float, dy: float, border: float) -> np.ndarray:
@@ -85,8 +111,30 @@ def _shift(image: np.ndarray, dx: float, dy: float, border: float) -> np.ndarray
         (width, height),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=border,
+        borderValue=(border,) * 4,  # every channel (a scalar fills only the first)
     )
+
+
+def _sampling_insensitive_difference(frame: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """How far ``frame`` lies outside the background's range within half a pixel, per channel.
+
+    .. math:: d = \\max(0,\\; I - B^{\\max},\\; B^{\\min} - I), \\quad
+        B^{\\min / \\max} = \\min / \\max \\{B(x),\\, \\tfrac12 (B(x) + B(x \\pm e_i))\\}
+
+    (Birchfield–Tomasi's dissimilarity in two dimensions: a half-pixel misalignment of the
+    background costs nothing, a different colour costs its distance.) NaN where the background
+    is unknown.
+    """
+    padded = np.pad(background, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    height, width = frame.shape[:2]
+    centre = padded[1:-1, 1:-1]
+    halves = [
+        (centre + padded[1 + oy : 1 + oy + height, 1 + ox : 1 + ox + width]) / 2
+        for oy, ox in ((-1, 0), (1, 0), (0, -1), (0, 1))
+    ]
+    low = np.minimum.reduce([centre, *halves])
+    high = np.maximum.reduce([centre, *halves])
+    return np.maximum(np.maximum(frame - high, low - frame), 0)
 
 
 def motion_hints(frames: Tensor) -> dict[str, Tensor] | None:
@@ -100,6 +148,11 @@ def motion_hints(frames: Tensor) -> dict[str, Tensor] | None:
 
     Shape:
         - frames: ``(T, 3, H, W)``; each hint ``(T, 1, H, W)``
+
+    Example:
+        >>> clip = torch.rand(1, 3, 32, 48).expand(6, -1, -1, -1).clone()
+        >>> motion_hints(clip) is None  # nothing moves
+        True
     """
     if frames.ndim != 4 or frames.shape[1] != 3:
         raise ValueError(f"expected a clip (T, 3, H, W), got shape {tuple(frames.shape)}")
@@ -108,26 +161,28 @@ def motion_hints(frames: Tensor) -> dict[str, Tensor] | None:
         return None
     rgb = frames.detach().to("cpu", torch.float32).clamp(0, 1).permute(0, 2, 3, 1).numpy()
     rgb = np.ascontiguousarray(rgb)
-    reference = count // 2
-    shifts = global_shifts(rgb, reference)
-    # Shift each frame onto the reference: content at x in frame t sits at x − s_t there.
-    aligned = np.stack(
-        [_shift(f, -dx, -dy, np.nan) for f, (dx, dy) in zip(rgb, shifts, strict=True)]
-    )
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pixels no frame covers stay NaN
-        background = np.nanmedian(aligned, axis=0)
+    shifts = global_shifts(rgb, count // 2)
     side = min(height, width)
     sigma = max(0.5, _SIGMA * side)
     fg_all, bg_all = [], []
-    for frame, (dx, dy) in zip(aligned, shifts, strict=True):
-        valid = ~np.isnan(frame).any(-1) & ~np.isnan(background).any(-1)
-        difference = np.where(valid[..., None], np.abs(frame - background), 0).astype(np.float32)
+    for index, frame in enumerate(rgb):
+        # every other frame shifted onto this one: content at x in u sits at x − s_u + s_t
+        others = [
+            _shift(other, *(shifts[index] - shifts[u]), np.nan)
+            for u, other in enumerate(rgb)
+            if u != index
+        ]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # pixels no frame covers stay NaN
+            background = np.nanmedian(np.stack(others + [frame]), axis=0)
+            seen = (~np.isnan(np.stack(others)).any(-1)).sum(0) >= 2
+        difference = _sampling_insensitive_difference(frame, background)
+        valid = seen & ~np.isnan(difference).any(-1)
+        difference = np.where(valid[..., None], difference, 0).astype(np.float32)
         difference = cv2.GaussianBlur(difference, (0, 0), sigma).max(-1)
         fg, bg = _split(difference, valid, side)
-        # Back to the frame's own coordinates (nearest: hints stay binary).
-        fg_all.append(_shift(fg.astype(np.float32), dx, dy, 0.0) > 0.5)
-        bg_all.append(_shift(bg.astype(np.float32), dx, dy, 0.0) > 0.5)
+        fg_all.append(fg)
+        bg_all.append(bg)
     if max(f.mean() for f in fg_all) < _MIN_MOVING:
         return None
     return {
@@ -137,15 +192,30 @@ def motion_hints(frames: Tensor) -> dict[str, Tensor] | None:
 
 
 def _split(difference: np.ndarray, valid: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """Moving core and still surroundings of one aligned frame's difference map."""
+    """Moving core and still surroundings of one frame's difference map.
+
+    A textured object over a textured scene matches the scene's colour here and there, so its
+    moving pixels are fragmented: they are closed and their holes filled before the opening
+    and the erosion that keep the core off the object's outline.
+    """
     moving = ((difference > _FG_LEVEL) & valid).astype(np.uint8)
+    erode = max(1, round(_ERODE * side))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1,) * 2)
+    moving = _fill_holes(cv2.morphologyEx(moving, cv2.MORPH_CLOSE, disc))
     small = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     moving = cv2.morphologyEx(moving, cv2.MORPH_OPEN, small)
-    erode = max(1, round(_ERODE * side))
-    core = cv2.erode(moving, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1,) * 2))
+    core = cv2.erode(moving, disc)
     if not core.any():
         core = moving
     margin = max(1, round(_MARGIN * side))
     near = cv2.dilate(moving, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2))
     still = (difference < _BG_LEVEL) & valid & (near == 0)
     return core.astype(bool), still
+
+
+def _fill_holes(region: np.ndarray) -> np.ndarray:
+    """``region`` (uint8 0/1) with every hole it encloses filled."""
+    height, width = region.shape
+    outside = np.pad(region, 1).copy()
+    cv2.floodFill(outside, np.zeros((height + 4, width + 4), np.uint8), (0, 0), 2)
+    return (region | (outside[1:-1, 1:-1] == 0)).astype(np.uint8)
