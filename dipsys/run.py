@@ -201,6 +201,7 @@ def build_system(cfg: DictConfig) -> System:
         partial(make_trainer, cfg, stages=len(stages)),
         first_handoff=chain.first_handoff(),
         combine=getattr(chain, "combine", None),
+        spend_unused=bool(getattr(chain, "spend_unused", False)),
     )
 
 

@@ -33,6 +33,7 @@ PAIRS = {
     f"{Q}test_watermark_box_is_cleaner_than_the_input": "skip:mask",
     f"{Q}test_watermark_multi_cleans_the_shared_mark": "skip:mask",
     "tests/test_perturbation.py": "sigma",
+    "tests/test_iterative.py::test_a_stopped_system_spends_the_unrun_steps": "unspent",
 }
 
 

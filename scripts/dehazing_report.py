@@ -122,16 +122,19 @@ def _stages_table(results: list[dict], steps: int) -> str:
     if not runs:
         return ""
     lines = [
-        "| case | seed | stages run | returned | PSNR per stage (dB) | haze left per stage |",
-        "|---|---|---|---|---|---|",
+        "| case | seed | stages run | returned | PSNR per stage (dB) | haze left per stage "
+        "| steps per stage |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in sorted(runs, key=lambda r: (r["case"], r["seed"])):
         stages = r["metrics"]["stages"]
         psnrs = " → ".join(f"{s['psnr']:.2f}" for s in stages)
-        haze = " → ".join(f"{s.get('haze_left', float('nan')):.3f}" for s in stages)
+        haze = " → ".join(_haze_cell(s) for s in stages)
+        steps = " → ".join(_steps_cell(s) for s in stages)
         returned = r["metrics"].get("returned_stage", len(stages) - 1)
         lines.append(
-            f"| {r['case']} | {r['seed']} | {len(stages)} | {returned} | {psnrs} | {haze} |"
+            f"| {r['case']} | {r['seed']} | {len(stages)} | {returned} | {psnrs} | {haze} "
+            f"| {steps} |"
         )
     drops = [
         r["metrics"]["stages"][0]["psnr"] - r["metrics"]["psnr"]
@@ -139,12 +142,36 @@ def _stages_table(results: list[dict], steps: int) -> str:
         if r["case"] != SAMPLE_CASE
     ]
     several = sorted({r["case"] for r in runs if len(r["metrics"]["stages"]) > 1})
+    extended = sum(1 for r in runs if any("extended_from" in s for s in r["metrics"]["stages"]))
     note = (
         f"\nMore than one stage ran on {len(several)} of {len({r['case'] for r in runs})} cases"
         f" ({', '.join(several) or 'none'}). Largest drop of the returned result below its own "
-        f"first stage over the synthetic cases: {max(drops, default=0.0):.2f} dB.\n"
+        f"first stage over the synthetic cases: {max(drops, default=0.0):.2f} dB."
     )
+    if extended:
+        note += (
+            f" On {extended} of {len(runs)} runs the stopping stage trained on for the steps of"
+            " the stages that did not run (`a+b` steps; its haze left is the figure at `a`"
+            " steps, which the stopping rule read)."
+        )
+    note += "\n"
     return "\n".join(lines) + "\n" + note
+
+
+def _haze_cell(stage: dict) -> str:
+    """The haze left the stopping rule read: at the stage's own budget for an extended one."""
+    haze = stage.get("extended_from", stage).get("haze_left", float("nan"))
+    return f"{haze:.3f}"
+
+
+def _steps_cell(stage: dict) -> str:
+    """A stage's steps, ``own+unspent`` when it trained on for the stages that did not run."""
+    if "steps" not in stage:
+        return "?"
+    if "extended_from" in stage:
+        own = stage["extended_from"]["steps"]
+        return f"{own}+{stage['steps'] - own}"
+    return str(stage["steps"])
 
 
 def _airlight_table(errors: dict[str, dict[str, float]]) -> str:

@@ -66,10 +66,11 @@ class TaskSpec:
 TASKS = {
     "dehaze": TaskSpec("haze", ("task=dehaze",), ("trainer.max_steps={n}",)),
     "dehaze_iterative": TaskSpec(
-        # two thirds first: a run that stops after stage 0 has had most of the budget
+        # a third, then two thirds (growing, as the paper's schedule); a run that stops after
+        # stage 0 trains on for the other two thirds (task.spend_unused), so it has them all
         "haze",
         ("task=dehaze_iterative",),
-        ("task.steps=[{rest},{third}]",),
+        ("task.steps=[{third},{rest}]",),
     ),
 }
 

@@ -10,6 +10,7 @@ Kinds:
                     clean layer
     median          restarts merge by the sum of the runs' layers instead of their median
     sigma           the per-step input perturbation σ·f·ε dropped
+    unspent         a system that stops early drops the steps of the stages that did not run
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def _sigma() -> None:
     LayerDecomposition.generator_input = broken
 
 
+def _unspent() -> None:
+    from dipsys.systems.system import System
+
+    System._extend = lambda self, index, stage, handoff, result, unspent: result
+
+
 def pytest_configure(config) -> None:
     spec = os.environ.get("DIPSYS_BREAK", "")
     if not spec:
@@ -67,4 +74,5 @@ def pytest_configure(config) -> None:
     if kind == "skip":
         _skip(set(args.split(",")))
     else:
-        {"handoff": _handoff, "median": _median, "sigma": _sigma}[kind]()
+        breaks = {"handoff": _handoff, "median": _median, "sigma": _sigma, "unspent": _unspent}
+        breaks[kind]()

@@ -82,10 +82,15 @@ def test_dehazing_report_tables():
         run("dehaze_iterative", "00_a_uniform_b1.0", 13.0, stages=[13.0]),
         run("dehaze_iterative", "01_b_gradient_b2.0", 15.0, stages=[15.0, 14.0]),
     ]
+    # the first iterative run's only stage trained on for the 6 steps stage 1 did not use
+    results[2]["metrics"]["stages"][0].update(steps=9, extended_from={"steps": 3, "haze_left": 0.2})
     airlight = {"photo": {"haze_lines": 0.05, "dark_channel": 0.1}}
     page = dehazing_report(results, 9, "cmd", [0], airlight)
     assert "| dehaze | 15.00 ± 1.41 |" in page  # mean ± std over the two cases
     assert "| baseline: dcp | 12.00 ± 0.00 |" in page
     assert "| 01_b_gradient_b2.0 | 0 | 2 | 0 | 15.00 → 14.00 |" in page
     assert "More than one stage ran on 1 of 2 cases (01_b_gradient_b2.0)" in page
+    assert "| 00_a_uniform_b1.0 | 0 | 1 | 0 | 13.00 | 0.200 | 3+6 |" in page
+    assert "| 15.00 → 14.00 | 0.300 → 0.300 | ? → ? |" in page
+    assert "On 1 of 2 runs the stopping stage trained on" in page
     assert "| **median** | **0.050** | **0.100** |" in page

@@ -14,6 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from dipsys.errors import InputError
 from dipsys.run import train
 from dipsys.systems import IterativeDehazing, StageResult, step_schedule
+from dipsys.systems.system import checkpoint_step
 from tests.conftest import ROOT
 
 
@@ -170,9 +171,29 @@ def test_haze_floor_returns_the_last_stage_not_over_dehazed():
 
 
 def test_system_stops_after_the_first_stage_when_haze_is_gone(make_cfg):
-    cfg = make_cfg("task=dehaze_iterative", "task.steps=[3,2]", "task.haze_stop=1.0")
+    cfg = make_cfg(
+        "task=dehaze_iterative", "task.steps=[3,2]", "task.haze_stop=1.0", "task.spend_unused=false"
+    )
     metrics = train(cfg)
     run = Path(cfg.paths.output_dir)
     assert len(metrics["stages"]) == 1 and metrics["returned_stage"] == 0
     assert metrics["steps"] == 3 and "haze_left" in metrics["stages"][0]
+    assert "extended_from" not in metrics["stages"][0]
     assert (run / "layers" / "clean.png").exists() and not (run / "stage_1").exists()
+
+
+def test_a_stopped_system_spends_the_unrun_steps(make_cfg):
+    """Budget rule: stage 0 stops the system after its 3 steps, then trains on for stage 1's
+    2 (and stage 2's 1): the run spends its 6 steps, as single-stage dehaze would."""
+    cfg = make_cfg("task=dehaze_iterative", "task.steps=[3,2,1]", "task.haze_stop=1.0")
+    metrics = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    assert len(metrics["stages"]) == 1 and metrics["returned_stage"] == 0
+    stage = metrics["stages"][0]
+    assert metrics["steps"] == stage["steps"] == 6
+    assert stage["extended_from"]["steps"] == 3 and "haze_left" in stage["extended_from"]
+    assert checkpoint_step(run / "stage_0" / "checkpoints" / "last.ckpt") == 6
+    assert json.loads((run / "stage_0" / "metrics.json").read_text())["steps"] == 6
+    assert metrics["haze_left"] == stage["haze_left"]
+    assert metrics["wall_s"] > stage["extended_from"]["wall_s"]
+    assert not (run / "stage_1").exists()

@@ -67,6 +67,8 @@ def _without_timing(metrics: dict) -> dict:
     out = {k: v for k, v in metrics.items() if k not in TIMING}
     if "stages" in out:
         out["stages"] = [_without_timing(stage) for stage in out["stages"]]
+    if "extended_from" in out:
+        out["extended_from"] = _without_timing(out["extended_from"])
     return out
 
 
@@ -158,6 +160,25 @@ def test_system_resumes_at_the_stage_where_it_stopped(tmp_path):
     assert RecordStart.starts == [5], "stage 1 did not continue from its step-5 checkpoint"
     assert resumed["steps"] == 18
     assert not (tmp_path / "outputs" / task / "again" / "metrics.json").exists()
+    _assert_same_result(run, Path(full.paths.output_dir))
+
+
+def test_system_resumes_a_stage_that_trains_on_for_the_unspent_steps(tmp_path):
+    # haze_stop=1.0 ends the system after stage 0's 6 steps; it trains on for stage 1's 12
+    system = ("task.steps=[6,12]", "task.haze_stop=1.0", CHECKPOINT_EVERY)
+    task = "dehaze_iterative"
+    full = _cfg(tmp_path / "a", "full", *system, task=task)
+    assert train(full)["stages"][0]["extended_from"]["steps"] == 6
+    stopped = _cfg(tmp_path, "stopped", *system, task=task)
+    with open_dict(stopped):
+        stopped.callbacks.crash = {"_target_": f"{__name__}.CrashAt", "step": 12}
+    with pytest.raises(Crash):
+        train(stopped)
+    run = Path(stopped.paths.output_dir)
+
+    resumed = train(_recording(_cfg(tmp_path, "again", *system, "ckpt_path=last", task=task)))
+    assert RecordStart.starts == [10], "stage 0 did not train on from its step-10 checkpoint"
+    assert resumed["steps"] == 18 and len(resumed["stages"]) == 1
     _assert_same_result(run, Path(full.paths.output_dir))
 
 

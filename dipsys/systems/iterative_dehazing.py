@@ -10,6 +10,13 @@ mean dark channel of ``J / A``, no ground truth needed) and
   photo leaves), and
 - returns the last stage whose result does not fall below ``haze_floor`` (a result with less
   haze left than a clear photo was over-dehazed: its predecessor is returned instead).
+
+The step budget is the sum of the schedule. When ``haze_stop`` ends the system early, the steps
+of the stages that do not run are not dropped (``spend_unused``): the stage that ran last trains
+on for them from its checkpoint, so a run that stops after stage 0 is a single-stage ``dehaze``
+run of the whole budget (up to the one noiseless step that ended stage 0's share). The budget is
+spent on one stage or shared by several, never left over — except when a later stage ran and was
+not returned (``haze_floor``): its steps were spent on a result that is set aside.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ class IterativeDehazing:
             (:func:`haze_left`); None runs every stage.
         haze_floor: a later stage's result with less haze left than this is not returned;
             None returns the last stage's.
+        spend_unused: when ``haze_stop`` ends the system early, the last stage that ran trains
+            on for the steps of the stages that do not run (the system reads this attribute);
+            False leaves them unspent.
     """
 
     def __init__(
@@ -70,6 +80,7 @@ class IterativeDehazing:
         airlight_handoff: str = "fixed",
         haze_stop: float | None = None,
         haze_floor: float | None = None,
+        spend_unused: bool = True,
     ) -> None:
         if airlight_handoff not in AIRLIGHT_HANDOFFS:
             raise InputError(
@@ -80,6 +91,7 @@ class IterativeDehazing:
         self.airlight_handoff = airlight_handoff
         self._stage0_airlight: list[float] | None = None
         self.haze_stop, self.haze_floor = haze_stop, haze_floor
+        self.spend_unused = bool(spend_unused)
 
     def first_handoff(self) -> dict[str, Any]:
         """What stage 0 receives: a learned A-map in ``carry`` mode, nothing otherwise."""
@@ -118,6 +130,8 @@ class IterativeDehazing:
         Its layers become the final ones and its figures the top ones; ``input`` and
         ``baselines`` stay the first stage's (the original image), ``returned_stage`` says which.
         """
+        for result in results:  # a stage that trained on past its share is scored again
+            result.metrics["haze_left"] = round(stage_haze(result), 4)
         chosen = len(results) - 1
         if self.haze_floor is not None:
             while chosen > 0 and stage_haze(results[chosen]) < self.haze_floor:

@@ -10,6 +10,13 @@ Resuming (``run(..., resume=True)``): a stage whose folder holds ``metrics.json`
 is not trained again, its result is reloaded and handed on exactly as in the first run. The
 first unfinished stage continues from its ``checkpoints/last.ckpt`` (or starts, when it has
 none); the stages after it run as usual.
+
+Unspent steps (``spend_unused=True``): when a stage's ``handoff`` ends the system early, the
+budget of the stages that will not run is not dropped: the stage that ran last continues from
+its ``checkpoints/last.ckpt`` for those steps (same weights, optimizer state and best result; its
+folder, figures and layers are replaced by the longer run's). A one-stage run of the same total
+budget and this run then differ only in the step that ended the first part: it was a final,
+noiseless step, and its result stays a candidate for the best one.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +107,9 @@ class System:
             pairwise segmentations → one label map); None: the last stage's result is final.
             Its layers go to ``layers/``, its images under ``baselines/`` (keys ``baseline:<name>``
             of the layers dict), and its metrics override the last stage's.
+        spend_unused: when a handoff ends the system early, the stage that ran last trains on
+            for the steps of the stages that did not run (see the module docstring); False drops
+            them.
     """
 
     def __init__(
@@ -108,6 +118,7 @@ class System:
         make_trainer: TrainerFactory,
         first_handoff: Mapping[str, Any] | None = None,
         combine: Combiner | None = None,
+        spend_unused: bool = False,
     ) -> None:
         if not stages:
             raise ValueError("a system needs at least one stage")
@@ -115,6 +126,7 @@ class System:
         self.make_trainer = make_trainer
         self.first_handoff = dict(first_handoff or {})
         self.combine = combine
+        self.spend_unused = spend_unused
 
     def stage_dir(self, out_dir: Path, index: int) -> Path:
         return out_dir if len(self.stages) == 1 else out_dir / f"stage_{index}"
@@ -166,8 +178,15 @@ class System:
             results.append(result)
             if result.metrics.get("diverged"):
                 return self._stop(out_dir, results) if several else result.metrics
-            next_handoff = stage.handoff(result)
+            # a reloaded stage that already trained on for the unspent steps ended the system
+            extended = "extended_from" in result.metrics
+            next_handoff = None if extended else stage.handoff(result)
             if next_handoff is None:
+                unspent = sum(later.max_steps for later in self.stages[index + 1 :])
+                if self.spend_unused and unspent:
+                    results[-1] = self._extend(index, stage, handoff, result, unspent)
+                    if results[-1].metrics.get("diverged"):
+                        return self._stop(out_dir, results)
                 break
             handoff = next_handoff
         if not several:
@@ -194,6 +213,46 @@ class System:
         ckpt = None if ckpt_path is None else str(ckpt_path)
         trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
         return StageResult(export.metrics, export.layers, stage_dir, datamodule, task)
+
+    def _extend(
+        self,
+        index: int,
+        stage: Stage,
+        handoff: Mapping[str, Any],
+        result: StageResult,
+        unspent: int,
+    ) -> StageResult:
+        """Stage ``index`` trained on from its last checkpoint for ``unspent`` more steps.
+
+        The result's metrics gain ``extended_from`` (the figures at the stage's own budget) and
+        count the wall time of both parts. Without a checkpoint to continue from (checkpointing
+        off) the steps stay unspent, with a warning.
+        """
+        budget = stage.max_steps + unspent
+        if result.metrics.get("steps", 0) >= budget:  # a resumed run whose extension finished
+            return result
+        checkpoint = self._resume_checkpoint(result.out_dir, budget)
+        if checkpoint is None:
+            log.warning(
+                "no checkpoint in %s to continue from: %d steps stay unspent",
+                result.out_dir,
+                unspent,
+            )
+            return result
+        log.info("stage %d ends the system: it trains on for the %d unspent steps", index, unspent)
+        longer_stage = replace(stage, max_steps=budget)
+        longer = self._train(index, longer_stage, handoff, result.out_dir, checkpoint)
+        earlier = result.metrics
+        metrics = longer.metrics
+        metrics["extended_from"] = {
+            key: earlier[key]
+            for key in ("steps", "wall_s", "psnr_recon", "psnr", "ssim", "haze_left")
+            if key in earlier
+        }
+        metrics["wall_s"] = round(earlier["wall_s"] + metrics["wall_s"], 3)
+        metrics["it_per_s"] = round(metrics["steps"] / metrics["wall_s"], 3)
+        write_json(longer.out_dir / "metrics.json", metrics)
+        return longer
 
     @staticmethod
     def _resume_checkpoint(stage_dir: Path, max_steps: int) -> Path | None:
