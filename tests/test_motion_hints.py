@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from dipsys.ops.motion import _sampling_insensitive_difference, global_shifts, motion_hints
+from dipsys.ops.motion import (
+    _sampling_insensitive_difference,
+    consensus_background,
+    global_shifts,
+    motion_hints,
+)
 
 
 def _texture(height: int, width: int, seed: int) -> torch.Tensor:
@@ -76,3 +81,36 @@ def test_half_pixel_misalignment_is_not_motion_but_a_new_colour_is():
     moved[8:16, 8:16] = np.clip(moved[8:16, 8:16] + 0.3, 0, 1)
     difference = _sampling_insensitive_difference(moved, background)
     assert difference[10:14, 10:14].max(-1).min() > 0.05
+
+
+def test_consensus_background_is_the_colour_the_frames_agree_on_not_the_median():
+    """A textured object over a pixel in 5 of 8 frames, each time a different colour."""
+    values = [0.1, 0.2, 0.3, 0.4, 0.9, 0.5, 0.5, 0.5]
+    stack = np.array(values, dtype=np.float32)[:, None, None, None].repeat(3, axis=-1)
+    stack = np.concatenate([stack, np.full_like(stack, np.nan)], axis=2)  # a pixel no frame sees
+    background = consensus_background(stack)
+    assert np.median(values) == pytest.approx(0.45)
+    assert background[0, 0] == pytest.approx([0.5] * 3)
+    assert np.isnan(background[0, 1]).all()
+
+
+def test_a_slow_object_lingering_over_its_track_gets_no_background_hint():
+    """The object covers its path's middle in most frames: the median there is the object.
+
+    (Every pixel of the track is uncovered in some frame; one covered in all is undecidable.)
+    """
+    scene = _texture(48, 96, seed=7)
+    patch = _texture(24, 32, seed=8) * 0.3 + 0.6
+    frames, masks = [], []
+    for t in range(8):
+        frame, mask = scene.clone(), torch.zeros(1, 48, 96)
+        left = 16 + 5 * t  # 35 px travel for a 32 px wide object
+        frame[:, 12:36, left : left + 32] = patch
+        mask[:, 12:36, left : left + 32] = 1
+        frames.append(frame)
+        masks.append(mask)
+    hints = motion_hints(torch.stack(frames))
+    assert hints is not None
+    truth = torch.stack(masks) > 0.5
+    assert not ((hints["bg"] > 0.5) & truth).any()
+    assert (hints["bg"] > 0.5).float().mean() > 0.3

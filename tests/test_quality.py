@@ -223,7 +223,9 @@ def test_three_layer_system_beats_chance_widely(run, tmp_path):
 
 def test_video_segmentation_follows_the_moving_object(run, tmp_path):
     """Hints per frame from the truth (an eroded core, a far ring), as folders of masks: the
-    task's own decomposition is held here; automatic video hints are measured on real clips in
+    task's own decomposition is held here, so the DIP mask is exported through the guided
+    filter (the graph cut alone segments this clip from the hints). Motion hints are held in
+    tests/test_video_hints.py and measured on clips from real photos in
     docs/results_segmentation.md."""
     brick = _texture("brick", (0.9, 0.45, 0.3))
     grass = _texture("grass", (0.35, 0.8, 0.3))
@@ -239,6 +241,7 @@ def test_video_segmentation_follows_the_moving_object(run, tmp_path):
         f"data.gt_mask={tmp_path / 'masks'}",
         f"+data.hints.fg={tmp_path / 'fg'}",
         f"+data.hints.bg={tmp_path / 'bg'}",
+        "task.module.refine=guided",
         "trainer.max_steps=400",
     )
     coverage = float(video["masks"].mean())

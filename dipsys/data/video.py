@@ -9,8 +9,11 @@ the image tasks unchanged.
 
 Ground truth for video is a folder of frames (``gt``, ``gt2``, ``gt_mask``) with one frame per
 input frame. Segmentation hints are resolved per frame: a hint given as a folder of masks
-contributes its i-th file to frame i; boxes and scribbles apply to every frame; names given
-nothing are generated automatically from each frame (``hints.method``). With
+contributes its i-th file to frame i; boxes and scribbles apply to every frame. When no hint
+is given for a two-layer task and ``hints.method`` is ``auto`` or ``motion``, the hints come
+from motion (:func:`dipsys.ops.motion.motion_hints`: what moves against a median background,
+after the camera's pan is compensated); a clip where nothing moves falls back to hints made
+from each frame alone (``auto``: ``boundary``), and ``hint_source`` says which was used. With
 ``still_background``, pixels whose colour never changes over the clip join every frame's
 background hint (a static camera: what never moves is background).
 """
@@ -29,9 +32,18 @@ from dipsys.data.single_image import SingleImageDataModule, _shrink_hint, workin
 from dipsys.data.video_io import frame_files, read_video
 from dipsys.errors import InputError
 from dipsys.ops.dihedral import NUM_DIHEDRAL, dihedral
+from dipsys.ops.motion import motion_hints
 from dipsys.ops.resize import resize
 
 _HINT_OPTIONS = {"layers", "boxes", "scribbles", "scribble_width", "method"}
+# hints.method values that take the hints from motion when the user gave none
+_MOTION_METHODS = {"auto", "motion"}
+
+
+def _gives_hints(config: Mapping[str, Any]) -> bool:
+    """Whether the ``data.hints`` mapping gives any hint (a mask, folder, box or scribble)."""
+    masks = any(value for name, value in config.items() if name not in _HINT_OPTIONS)
+    return masks or any(bool(config.get(key)) for key in ("boxes", "scribbles"))
 
 
 class VideoDataModule(SingleImageDataModule):
@@ -77,6 +89,8 @@ class VideoDataModule(SingleImageDataModule):
         self.video_path = str(video)
         self.gt_path, self.gt2_path, self.gt_mask_path = gt, gt2, gt_mask
         self.still_background = still_background
+        #: where the hints came from: "given", "motion", "frames" (each frame alone) or None
+        self.hint_source: str | None = None
 
     @property
     def num_frames(self) -> int:
@@ -131,20 +145,9 @@ class VideoDataModule(SingleImageDataModule):
     def _frame_hints(self, original: torch.Tensor, size: tuple[int, int]) -> None:
         """Resolve the hints of every frame (folder entries give their i-th file to frame i)."""
         config = dict(self.hint_config)
-        folders = {}
-        for name, value in config.items():
-            if name not in _HINT_OPTIONS and value is not None and Path(str(value)).is_dir():
-                files = frame_files(value)
-                if len(files) != original.shape[0]:
-                    raise InputError(
-                        f"hint folder {value} has {len(files)} frames but the video has "
-                        f"{original.shape[0]}"
-                    )
-                folders[name] = files
-        per_frame = []
-        for index, frame in enumerate(original):
-            frame_config = config | {name: str(files[index]) for name, files in folders.items()}
-            per_frame.append(hints_from_config(frame, frame_config, seed=self.seed))
+        per_frame = self._motion_hints(original, config)
+        if per_frame is None:
+            per_frame = self._each_frame_hints(original, config)
         if self.still_background is not None and {"fg", "bg"} == set(per_frame[0]):
             spread = (original.amax(dim=0) - original.amin(dim=0)).mean(dim=0, keepdim=True)
             still = (spread < self.still_background).float()
@@ -155,6 +158,45 @@ class VideoDataModule(SingleImageDataModule):
             self.aligned[f"hint_{name}"] = torch.stack(
                 [_shrink_hint(hints[name], size) for hints in per_frame]
             )
+
+    def _motion_hints(
+        self, original: torch.Tensor, config: dict[str, Any]
+    ) -> list[dict[str, torch.Tensor]] | None:
+        """Per-frame fg/bg hints from motion when no hint is given (None: not applicable)."""
+        method = str(config.get("method", "auto"))
+        given = _gives_hints(config)
+        if int(config.get("layers", 2)) != 2 or given or method not in _MOTION_METHODS:
+            if method == "motion" and not given:
+                raise InputError("data.hints.method=motion makes fg/bg hints: use layers=2")
+            return None
+        hints = motion_hints(original)
+        if hints is None:
+            return None
+        self.hint_source = "motion"
+        return [{"fg": fg, "bg": bg} for fg, bg in zip(hints["fg"], hints["bg"], strict=True)]
+
+    def _each_frame_hints(
+        self, original: torch.Tensor, config: dict[str, Any]
+    ) -> list[dict[str, torch.Tensor]]:
+        """Each frame's hints from the config, folders giving their i-th file to frame i."""
+        if config.get("method") == "motion":
+            config["method"] = "auto"  # nothing moves: hints from each frame alone
+        folders = {}
+        for name, value in config.items():
+            if name not in _HINT_OPTIONS and value is not None and Path(str(value)).is_dir():
+                files = frame_files(value)
+                if len(files) != original.shape[0]:
+                    raise InputError(
+                        f"hint folder {value} has {len(files)} frames but the video has "
+                        f"{original.shape[0]}"
+                    )
+                folders[name] = files
+        self.hint_source = "given" if _gives_hints(config) else "frames"
+        per_frame = []
+        for index, frame in enumerate(original):
+            frame_config = config | {name: str(files[index]) for name, files in folders.items()}
+            per_frame.append(hints_from_config(frame, frame_config, seed=self.seed))
+        return per_frame
 
     def batch(self, step: int) -> dict[str, Any]:
         """Every frame under the plan's transform for ``step`` (see the class docstring)."""

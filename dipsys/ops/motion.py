@@ -2,11 +2,12 @@
 
 A clip's strongest cue to its foreground is motion. The camera's global translation ``s_t``
 of every frame is found first (zero for a still camera, the pan otherwise). Then, for each
-frame ``t``, every other frame is shifted onto it and the per-pixel median of those aligned
-frames is ``t``'s background; a pixel moves where the frame differs from it:
+frame ``t``, every other frame is shifted onto it, and the colour most of those aligned frames
+agree on at each pixel is ``t``'s background (:func:`consensus_background`); a pixel moves where
+the frame differs from it:
 
 .. math::
-    B_t(x) = \\operatorname{median}_u \\, I_u(x + s_u - s_t), \\qquad
+    B_t(x) = \\operatorname{consensus}_u \\, I_u(x + s_u - s_t), \\qquad
     D_t(x) = \\max_c \\, G_\\sigma * d_{BT}(I_t, B_t)_c(x)
 
 with ``d_BT`` the distance of ``I_t(x)`` from the range the background takes within half a
@@ -15,8 +16,10 @@ misalignment along the scene's own edges (a real pan is never an integer shift) 
 as motion, a moving object differs from the background over its whole area. The moving region
 ``D_t > τ_fg`` is closed and its holes filled (a textured object matches the scene here and
 there); ``fg`` is that region opened and eroded, so it keeps off the object's outline, ``bg``
-where ``D_t < τ_bg`` outside the moving region dilated by a margin. Pixels that no other
-frame sees get no hint. When no frame has a moving region the clip gives no motion hints
+where ``D_t < τ_bg`` outside the moving region dilated by a margin, and where no frame a third of
+the clip or more away differs from frame ``t`` (a slow object lends the background its colour
+where it lingers; the far frames show it elsewhere). Pixels that no other frame sees get no
+hint. When no frame has a moving region the clip gives no motion hints
 (``None``): the caller falls back to single-image hints.
 """
 
@@ -29,12 +32,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["global_shifts", "motion_hints"]
+__all__ = ["consensus_background", "global_shifts", "motion_hints"]
 
 # Difference levels (RGB in [0, 1]) above which a pixel moves / below which it stays.
 _FG_LEVEL, _BG_LEVEL = 0.12, 0.05
 # Smoothing σ, the fg erosion and the bg margin, as fractions of the shorter side.
 _SIGMA, _ERODE, _MARGIN = 0.01, 0.02, 0.06
+# Colours (RGB in [0, 1]) closer than this in every channel agree (one background colour).
+_AGREE = 0.06
 # A clip "moves" when some frame has at least this fraction of moving pixels.
 _MIN_MOVING = 0.01
 # The largest pan searched, as a fraction of each side, and the coarsest search size (pixels).
@@ -172,15 +177,17 @@ def motion_hints(frames: Tensor) -> dict[str, Tensor] | None:
             for u, other in enumerate(rgb)
             if u != index
         ]
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # pixels no frame covers stay NaN
-            background = np.nanmedian(np.stack(others + [frame]), axis=0)
-            seen = (~np.isnan(np.stack(others)).any(-1)).sum(0) >= 2
-        difference = _sampling_insensitive_difference(frame, background)
-        valid = seen & ~np.isnan(difference).any(-1)
-        difference = np.where(valid[..., None], difference, 0).astype(np.float32)
-        difference = cv2.GaussianBlur(difference, (0, 0), sigma).max(-1)
-        fg, bg = _split(difference, valid, side)
+        stack = np.stack(others + [frame])
+        background = consensus_background(stack)
+        seen = (~np.isnan(stack[:-1]).any(-1)).sum(0) >= 2
+        difference, valid = _difference(frame, background, sigma)
+        valid &= seen
+        far = [
+            _difference(frame, stack[u - (u > index)], sigma)
+            for u in range(count)
+            if abs(u - index) >= max(1, count // 3)
+        ]
+        fg, bg = _split(difference, valid, side, _far_largest(far))
         fg_all.append(fg)
         bg_all.append(bg)
     if max(f.mean() for f in fg_all) < _MIN_MOVING:
@@ -191,12 +198,71 @@ def motion_hints(frames: Tensor) -> dict[str, Tensor] | None:
     }
 
 
-def _split(difference: np.ndarray, valid: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+def consensus_background(stack: np.ndarray, tolerance: float = _AGREE) -> np.ndarray:
+    """Per pixel, the colour most frames agree on: the median of the largest agreeing set.
+
+    .. math:: u^*(x) = \\arg\\max_u \\, \\big|\\{w : \\max_c |I_w(x) - I_u(x)|_c < \\tau\\}\\big|,
+        \\qquad B(x) = \\operatorname{median}\\{I_w(x) : \\max_c |I_w(x) - I_{u^*}(x)|_c < \\tau\\}
+
+    A plain median fails where a slow object covers a pixel in most frames; the background's
+    colour still recurs in every frame that sees it, while a moving textured object shows a
+    different part of itself in each. NaN entries (frames that do not see the pixel) count for
+    nothing.
+
+    Shape:
+        - stack: ``(T, H, W, 3)``; output: ``(H, W, 3)``
+    """
+    known = ~np.isnan(stack).any(-1)  # (T, H, W)
+    best_count = np.full(stack.shape[1:3], -1)
+    best = np.full(stack.shape[1:], np.nan, dtype=stack.dtype)
+    for u in range(stack.shape[0]):
+        with np.errstate(invalid="ignore"):
+            agree = (np.abs(stack - stack[u]).max(-1) < tolerance) & known & known[u]
+        count = agree.sum(0)
+        better = count > best_count
+        if better.any():
+            members = np.where(agree[..., None], stack, np.nan)
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # no frame agrees: stays NaN
+                centre = np.nanmedian(members[:, better], axis=0)
+            best[better] = centre
+            best_count = np.where(better, count, best_count)
+    return best
+
+
+def _difference(
+    frame: np.ndarray, other: np.ndarray, sigma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed largest-channel sampling-insensitive difference, and where it is known."""
+    difference = _sampling_insensitive_difference(frame, other)
+    known = ~np.isnan(difference).any(-1)
+    difference = np.where(known[..., None], difference, 0).astype(np.float32)
+    return cv2.GaussianBlur(difference, (0, 0), sigma).max(-1), known
+
+
+def _far_largest(far: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Largest difference to the far frames that see each pixel (0 where none does)."""
+    values = np.stack([np.where(known, d, np.nan) for d, known in far])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no far frame sees the pixel
+        return np.nan_to_num(np.nanmax(values, axis=0), nan=0.0)
+
+
+def _split(
+    difference: np.ndarray,
+    valid: np.ndarray,
+    side: int,
+    far_largest: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Moving core and still surroundings of one frame's difference map.
 
-    A textured object over a textured scene matches the scene's colour here and there, so its
-    moving pixels are fragmented: they are closed and their holes filled before the opening
-    and the erosion that keep the core off the object's outline.
+    A pixel stays where it matches the background *and* every far frame that sees it (a third
+    of the clip or more away in time): where a slow object covers a pixel in most frames, the
+    background there takes the object's colour, but a far frame shows the object elsewhere, so
+    the object is never hinted as background (its whole track is left unhinted instead).
+    A textured object over a textured scene matches the scene's colour here and
+    there, so its moving pixels are fragmented: they are closed and their holes filled before
+    the opening and the erosion that keep the core off the object's outline.
     """
     moving = ((difference > _FG_LEVEL) & valid).astype(np.uint8)
     erode = max(1, round(_ERODE * side))
@@ -209,7 +275,7 @@ def _split(difference: np.ndarray, valid: np.ndarray, side: int) -> tuple[np.nda
         core = moving
     margin = max(1, round(_MARGIN * side))
     near = cv2.dilate(moving, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2))
-    still = (difference < _BG_LEVEL) & valid & (near == 0)
+    still = (difference < _BG_LEVEL) & (far_largest < _BG_LEVEL) & valid & (near == 0)
     return core.astype(bool), still
 
 

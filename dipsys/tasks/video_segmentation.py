@@ -111,4 +111,4 @@ class VideoSegmentation(VideoDecomposition, Segmentation):
         return {"grabcut": torch.stack(frames)}
 
     def report(self, layers: dict[str, Tensor], datamodule: Any) -> dict[str, Any]:
-        return {"frames": int(datamodule.num_frames)}
+        return {"frames": int(datamodule.num_frames), "hint_source": datamodule.hint_source}
