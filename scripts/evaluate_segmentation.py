@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,7 +30,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
+from dipsys.config import REPO_ROOT  # noqa: E402
 from dipsys.data.io import write_image  # noqa: E402
 from dipsys.data.synthetic import (  # noqa: E402
     colorize,
@@ -41,7 +39,7 @@ from dipsys.data.synthetic import (  # noqa: E402
     region_composite,  # noqa: E402
 )
 from dipsys.ops.hints import hint_names  # noqa: E402
-from dipsys.run import train  # noqa: E402
+from scripts.case_run import run_case  # noqa: E402
 
 #: task → number of regions of its cases
 TASKS = {"segmentation": 2, "segmentation_nlayer": 3, "segmentation_3layer_system": 3}
@@ -91,8 +89,6 @@ def run(task: str, paths: dict, hints: str, steps: int, seed: int, out: Path) ->
         f"data.image='{paths['image']}'",
         f"data.gt_mask='{paths['gray']}'",
         f"seed={seed}",
-        "trainer.enable_progress_bar=false",
-        "callbacks.layer_images.every_n_steps=1000000",
     ]
     overrides.append(
         f"task.steps={steps}"
@@ -101,12 +97,7 @@ def run(task: str, paths: dict, hints: str, steps: int, seed: int, out: Path) ->
     )
     if hints == "gt":
         overrides += [f"data.hints.{name}='{path}'" for name, path in paths["hints"].items()]
-    shutil.rmtree(out, ignore_errors=True)
-    cfg = compose_config(overrides, output_dir=out)
-    start = time.perf_counter()
-    metrics = train(cfg)
-    metrics["total_wall_s"] = round(time.perf_counter() - start, 3)
-    return metrics
+    return run_case(overrides, out)
 
 
 def mean_std(values: list[float]) -> str:

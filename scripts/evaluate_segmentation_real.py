@@ -32,10 +32,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -51,7 +49,7 @@ from dipsys.ops.grabcut import grabcut  # noqa: E402
 from dipsys.ops.labels import binary_iou  # noqa: E402
 from dipsys.ops.refine import refine_probability  # noqa: E402
 from dipsys.ops.resize import resize  # noqa: E402
-from dipsys.run import train  # noqa: E402
+from scripts.case_run import run_case  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
@@ -110,17 +108,10 @@ def run_dipsys(task: str, paths: dict, hints: str, extra: list[str], out: Path) 
         f"task={task}",
         f"data.image='{paths['image']}'",
         f"data.gt_mask='{paths['gt']}'",
-        "trainer.enable_progress_bar=false",
-        "callbacks.layer_images.every_n_steps=1000000",
         *(f"data.hints.{k}='{paths[f'hint_{k}']}'" for k in ("fg", "bg") if hints == "gt"),
         *extra,
     ]
-    shutil.rmtree(out, ignore_errors=True)
-    cfg = compose_config(overrides, output_dir=out)
-    start = time.perf_counter()
-    metrics = train(cfg)
-    metrics["total_wall_s"] = round(time.perf_counter() - start, 2)
-    return metrics
+    return run_case(overrides, out)
 
 
 def summary(values: list[float]) -> str:

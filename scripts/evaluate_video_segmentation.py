@@ -25,17 +25,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
+from dipsys.config import REPO_ROOT  # noqa: E402
 from dipsys.data.io import read_image  # noqa: E402
 from dipsys.data.synthetic.video import moving_object_video, panning_video  # noqa: E402
 from dipsys.data.video_io import write_frames  # noqa: E402
@@ -43,7 +41,7 @@ from dipsys.ops.grabcut import grabcut  # noqa: E402
 from dipsys.ops.labels import binary_iou  # noqa: E402
 from dipsys.ops.motion import motion_hints  # noqa: E402
 from dipsys.ops.refine import refine_probability  # noqa: E402
-from dipsys.run import train  # noqa: E402
+from scripts.case_run import run_case  # noqa: E402
 
 FRAMES, SIZE, TRAVEL = 12, (120, 160), 0.3
 
@@ -120,16 +118,9 @@ def run_dipsys(folder: Path, extra: list[str], out: Path) -> dict:
         "task=video_segmentation",
         f"data.video='{folder / 'frames'}'",
         f"data.gt_mask='{folder / 'masks'}'",
-        "trainer.enable_progress_bar=false",
-        "callbacks.layer_images.every_n_steps=1000000",
         *extra,
     ]
-    shutil.rmtree(out, ignore_errors=True)
-    cfg = compose_config(overrides, output_dir=out)
-    start = time.perf_counter()
-    metrics = train(cfg)
-    metrics["total_wall_s"] = round(time.perf_counter() - start, 2)
-    return metrics
+    return run_case(overrides, out)
 
 
 def _summary(values: list[float]) -> str:
