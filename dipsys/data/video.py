@@ -11,8 +11,8 @@ Ground truth for video is a folder of frames (``gt``, ``gt2``, ``gt_mask``) with
 input frame. Segmentation hints are resolved per frame: a hint given as a folder of masks
 contributes its i-th file to frame i; boxes and scribbles apply to every frame. When no hint
 is given for a two-layer task and ``hints.method`` is ``auto`` or ``motion``, the hints come
-from motion (:func:`dipsys.ops.motion.motion_hints`: what moves against a median background,
-after the camera's pan is compensated); a clip where nothing moves falls back to hints made
+from motion (:func:`dipsys.ops.motion.motion_hints`: what moves against the background the
+frames agree on, the camera's pan compensated); a clip where nothing moves falls back to hints made
 from each frame alone (``auto``: ``boundary``), and ``hint_source`` says which was used. With
 ``still_background``, pixels whose colour never changes over the clip join every frame's
 background hint (a static camera: what never moves is background).
