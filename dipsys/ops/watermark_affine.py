@@ -1,0 +1,345 @@
+"""Classical removal of a flat semi-transparent logo: an affine map per channel on its footprint.
+
+Inside the logo's footprint ``F`` a watermarked image is
+
+.. math:: I = (1 - a) J + a L
+
+with the photo ``J``, one opacity ``a`` and the logo's colour ``L``. Where ``a`` and ``L`` are
+constant, the photo is an affine map of the image, per channel,
+
+.. math:: J = g I + h, \\qquad g = \\frac{1}{1 - a}, \\quad h = -\\frac{a L}{1 - a},
+
+so removal needs three things: ``F``, ``a`` and ``L``. The photo is continuous across ``F``'s
+outline, so a pixel ``p`` just inside and ``q`` just outside it give
+``I_p − I_q ≈ a L − a I_q`` — linear in ``(a, aL)``, three equations per pair with ``a``
+shared by the channels (:func:`fit_opacity`). The footprint is a two-label cut: a pixel takes
+the affine explanation when that makes the result more continuous with its neighbours
+(:func:`footprint_cut`). A blind start comes from the box's edges alone
+(:func:`vote_opacity`): every pair across an edge votes for the colours ``L`` that would
+explain it at each opacity, and the opacity whose votes agree most wins.
+
+Everything here is NumPy on one ``(H, W, 3)`` float image in [0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from dipsys.ops.graph_cut import grid_min_cut
+
+__all__ = [
+    "affine_remove",
+    "blind_remove",
+    "fit_opacity",
+    "footprint_cut",
+    "outline_pairs",
+    "removal_check",
+    "vote_opacity",
+]
+
+_DIRECTIONS = ((0, 1), (1, 0), (0, -1), (-1, 0))
+
+
+def affine_remove(image: np.ndarray, weight: np.ndarray, opacity: float, colour) -> np.ndarray:
+    """Invert the compositing where the logo lies.
+
+    .. math:: J = \\frac{I - w a L}{1 - w a}
+
+    with ``w`` the footprint's weight (1 inside, 0 outside, between on an anti-aliased rim).
+
+    Args:
+        image: the watermarked image ``I`` in [0, 1].
+        weight: ``w``, the footprint (bool or [0, 1]).
+        opacity: ``a`` in [0, 1).
+        colour: ``L``, one RGB colour ``(3,)`` or one per pixel ``(H, W, 3)``.
+
+    Returns:
+        The photo ``J``, clipped to [0, 1].
+
+    Shape:
+        - image, output: ``(H, W, 3)``; weight: ``(H, W)``
+    """
+    m = np.asarray(weight, np.float64)[..., None] * float(opacity)
+    result = (image - m * np.asarray(colour, np.float64)) / (1.0 - m)
+    return np.clip(result, 0.0, 1.0)
+
+
+def outline_pairs(footprint: np.ndarray, step: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel pairs across the footprint's outline: ``p`` one pixel inside, ``q`` outside.
+
+    ``p`` lies in ``F`` eroded by one pixel and ``q = p + k d`` (``d`` one of the four
+    directions, ``k`` = ``step`` and ``step + 1``) outside ``F`` dilated by one pixel, so
+    an anti-aliased rim of a pixel on either side is skipped.
+
+    Returns:
+        Flat indices of ``p`` and of ``q`` (equal length).
+
+    Shape:
+        - footprint: ``(H, W)`` bool
+    """
+    f = np.asarray(footprint, bool)
+    inner = ndimage.binary_erosion(f, np.ones((3, 3), bool))
+    outer = ~ndimage.binary_dilation(f, np.ones((3, 3), bool))
+    height, width = f.shape
+    index = np.arange(height * width).reshape(height, width)
+    ps, qs = [], []
+    for dy, dx in _DIRECTIONS:
+        for k in (step, step + 1):
+            sy, sx = dy * k, dx * k
+            ys = slice(max(0, -sy), height - max(0, sy))
+            xs = slice(max(0, -sx), width - max(0, sx))
+            yq = slice(max(0, sy), height - max(0, -sy))
+            xq = slice(max(0, sx), width - max(0, -sx))
+            hit = inner[ys, xs] & outer[yq, xq]
+            ps.append(index[ys, xs][hit])
+            qs.append(index[yq, xq][hit])
+    return np.concatenate(ps), np.concatenate(qs)
+
+
+def fit_opacity(
+    inside: np.ndarray, outside: np.ndarray, iterations: int = 8
+) -> tuple[float, np.ndarray, float]:
+    """Robust fit of the opacity and colour from pairs across the outline.
+
+    The photo on the two sides of the outline is exchangeable (the logo's place does not
+    depend on the photo), so ``J_p = g I_p + h`` and ``J_q = I_q`` have the same spread.
+    Regressing one side on the other would be biased by the texture in the regressor;
+    matching the spreads is not (a reduced-major-axis fit, with ``g`` shared by the
+    channels):
+
+    .. math:: g^2 = \frac{\sum_c \operatorname{var}_w I_{q,c}}{\sum_c \operatorname{var}_w
+        I_{p,c}}, \qquad h_c = \bar I_{q,c} - g \bar I_{p,c},
+        \qquad a = 1 - \frac1g, \quad L = -\frac{h}{g - 1},
+
+    with weighted means and variances, the weights ``w`` Huber's on each pair's residual
+    ``‖I_q − g I_p − h‖`` (scale: 1.5 × its median), iterated.
+
+    Args:
+        inside: ``I_p``, the pixels inside.
+        outside: ``I_q``, their partners outside.
+
+    Returns:
+        ``(a, L, spread)``: the opacity, the colour (``(3,)``, not clipped) and the median
+        residual norm of the pairs.
+
+    Shape:
+        - inside, outside: ``(N, 3)``
+    """
+    if len(inside) < 4:
+        return 0.0, np.zeros(3), float("inf")
+    weights = np.ones(len(inside))
+    for _ in range(iterations):
+        w = weights / weights.sum()
+        mean_p, mean_q = w @ inside, w @ outside
+        var_p = float(w @ ((inside - mean_p) ** 2).sum(axis=1))
+        var_q = float(w @ ((outside - mean_q) ** 2).sum(axis=1))
+        g = float(np.sqrt(var_q / max(var_p, 1e-12)))
+        h = mean_q - g * mean_p
+        residual = np.linalg.norm(outside - g * inside - h, axis=1)
+        scale = 1.5 * max(float(np.median(residual)), 1e-4)
+        weights = np.minimum(1.0, scale / np.maximum(residual, 1e-12))
+    a = 1.0 - 1.0 / g
+    colour = -h / (g - 1.0) if abs(g - 1.0) > 1e-6 else np.zeros(3)
+    return a, colour, float(np.median(residual))
+
+
+def _shifted_pairs(step: int, height: int, width: int):
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        sy, sx = dy * step, dx * step
+        ys = slice(max(0, -sy), height - max(0, sy))
+        xs = slice(max(0, -sx), width - max(0, sx))
+        yq = slice(max(0, sy), height - max(0, -sy))
+        xq = slice(max(0, sx), width - max(0, -sx))
+        yield (ys, xs), (yq, xq)
+
+
+def vote_opacity(
+    image: np.ndarray,
+    opacities: np.ndarray | None = None,
+    tolerance: float = 0.012,
+    min_step: float = 0.03,
+    step: int = 3,
+) -> tuple[float, np.ndarray, float]:
+    """A blind opacity and colour from the edges of a crop.
+
+    Every pair ``(p, q)`` ``step`` pixels apart with ``‖I_p − I_q‖₁ > min_step`` is taken both
+    ways round as "``p`` under the logo, ``q`` not" and votes, for each candidate opacity
+    ``a``, for the colour
+
+    .. math:: L = \\frac{I_p - (1 - a) I_q}{a}.
+
+    Votes outside [0, 1]³ are dropped; the rest fall in bins of width ``tolerance / a`` (a
+    residual of ``tolerance`` in the image) and the ``(a, L)`` of the fullest bin wins. Scene
+    edges vote for scattered colours; the logo's outline, for one.
+
+    Returns:
+        ``(a, L, votes)``: the opacity, the bin's mean colour and the share of edge pairs that
+        voted for it.
+
+    Shape:
+        - image: ``(H, W, 3)``
+    """
+    if opacities is None:
+        opacities = np.round(np.arange(0.05, 0.61, 0.01), 2)
+    height, width = image.shape[:2]
+    ins, outs = [], []
+    for (ps, pq) in _shifted_pairs(step, height, width):
+        a_, b_ = image[ps].reshape(-1, 3), image[pq].reshape(-1, 3)
+        edge = np.abs(a_ - b_).sum(axis=1) > min_step
+        ins += [a_[edge], b_[edge]]
+        outs += [b_[edge], a_[edge]]
+    inside, outside = np.concatenate(ins), np.concatenate(outs)
+    total = max(1, len(inside) // 2)
+    best = (0, 0.0, np.ones(3))
+    for a in opacities:
+        votes = (inside - (1.0 - a) * outside) / a
+        keep = np.all((votes > -0.02) & (votes < 1.02), axis=1)
+        votes = votes[keep]
+        if len(votes) == 0:
+            continue
+        width_l = tolerance / a
+        bins = np.floor((votes + 0.02) / width_l).astype(np.int64)
+        side = int(np.ceil(1.04 / width_l)) + 1
+        key = (bins[:, 0] * side + bins[:, 1]) * side + bins[:, 2]
+        keys, counts = np.unique(key, return_counts=True)
+        top = int(np.argmax(counts))
+        if counts[top] > best[0]:
+            best = (int(counts[top]), float(a), votes[key == keys[top]].mean(axis=0))
+    return best[1], best[2], best[0] / total
+
+
+def _robust(x: np.ndarray) -> np.ndarray:
+    """Per-pair cost of a colour difference: its L1 norm, capped."""
+    return np.minimum(np.abs(x).sum(axis=-1), 0.3)
+
+
+def footprint_cut(
+    image: np.ndarray,
+    opacity: float,
+    colour,
+    area_cost: float = 0.0,
+    sure_outside: np.ndarray | None = None,
+) -> np.ndarray:
+    """The pixels that the affine explanation makes more continuous with their neighbours.
+
+    With ``R(y)`` the image where ``y = 1`` and ``J = gI + h`` where ``y = 1``, the labels
+    minimise, over 4-neighbour pairs,
+
+    .. math:: E(y) = \\sum_{p \\sim q} \\frac{\\rho(R_p - R_q)}{g^{(y_p + y_q)/2}}
+        + \\lambda \\sum_p y_p
+
+    (``ρ`` a capped L1 norm; dividing by ``g`` makes a pair with both ends under the logo
+    cost what it did before, since the logo scales the photo's texture by ``1 − a``: only
+    the outline decides). Each pair's table is made submodular by raising its two equal-label
+    costs' sum no higher than the mixed one's, then cut exactly (:func:`grid_min_cut`).
+
+    Args:
+        image: the crop ``I``.
+        opacity, colour: ``a`` and ``L``.
+        area_cost: ``λ``, a cost per pixel under the logo.
+        sure_outside: pixels fixed outside the logo (default: the crop's border).
+
+    Returns:
+        The footprint (bool).
+
+    Shape:
+        - image: ``(H, W, 3)``; sure_outside, output: ``(H, W)``
+    """
+    height, width = image.shape[:2]
+    g = 1.0 / (1.0 - opacity)
+    mapped = g * image - g * opacity * np.asarray(colour, np.float64)
+    unary = np.full((height, width), -float(area_cost))
+    weights = []
+    for axis in (1, 0):
+        first = [slice(None), slice(None)]
+        second = [slice(None), slice(None)]
+        first[axis], second[axis] = slice(0, -1), slice(1, None)
+        ip, iq = image[tuple(first)], image[tuple(second)]
+        jp, jq = mapped[tuple(first)], mapped[tuple(second)]
+        e00 = _robust(ip - iq)
+        e11 = _robust(jp - jq) / g
+        e10 = _robust(jp - iq) / np.sqrt(g)
+        e01 = _robust(ip - jq) / np.sqrt(g)
+        w = e01 + e10 - e00 - e11
+        # submodular: lower the equal-label costs where they exceed the mixed ones
+        excess = np.minimum(w, 0.0) / 2.0
+        e00, e11 = e00 + excess, e11 + excess
+        w = np.maximum(w, 0.0)
+        # E = e00 + (e10 − e00) y_p + (e11 − e10) y_q + w (1 − y_p) y_q, and
+        # (1 − y_p) y_q = ½ [y_p ≠ y_q] + ½ (y_q − y_p); unary holds cost(0) − cost(1)
+        dp = (e10 - e00) - w / 2.0
+        dq = (e11 - e10) + w / 2.0
+        up = np.zeros((height, width))
+        uq = np.zeros((height, width))
+        up[tuple(first)] -= dp
+        uq[tuple(second)] -= dq
+        unary += up + uq
+        weights.append(w / 2.0)
+    if sure_outside is None:
+        sure_outside = np.zeros((height, width), bool)
+        sure_outside[[0, -1], :] = True
+        sure_outside[:, [0, -1]] = True
+    return grid_min_cut(unary, weights[0], weights[1], sure_zero=sure_outside)
+
+
+def removal_check(
+    image: np.ndarray,
+    result: np.ndarray,
+    footprint: np.ndarray,
+    opacity: float,
+    max_ratio: float = 0.6,
+    opacity_range: tuple[float, float] = (0.05, 0.7),
+    min_pairs: int = 50,
+) -> tuple[bool, dict]:
+    """A check without ground truth: does the removal make the logo's outline vanish?
+
+    Over the pairs across the footprint's outline (:func:`outline_pairs`), the mean step
+    ``‖R_p − R_q‖₁`` of the result against the input's must fall to ``max_ratio`` or less;
+    the opacity must lie in ``opacity_range`` and the outline must have ``min_pairs`` pairs.
+
+    Returns:
+        ``(passed, figures)`` with the ratio, the opacity and the pair count.
+
+    Shape:
+        - image, result: ``(H, W, 3)``; footprint: ``(H, W)``
+    """
+    p, q = outline_pairs(footprint)
+    flat_i, flat_r = image.reshape(-1, 3), result.reshape(-1, 3)
+    before = float(np.abs(flat_i[p] - flat_i[q]).sum(axis=1).mean()) if len(p) else 0.0
+    after = float(np.abs(flat_r[p] - flat_r[q]).sum(axis=1).mean()) if len(p) else 0.0
+    ratio = after / before if before > 0 else float("inf")
+    passed = (
+        len(p) >= min_pairs
+        and ratio <= max_ratio
+        and opacity_range[0] <= opacity <= opacity_range[1]
+    )
+    return passed, {"edge_ratio": ratio, "opacity": opacity, "pairs": int(len(p))}
+
+
+def blind_remove(image: np.ndarray, rounds: int = 3, area_cost: float = 0.0) -> dict:
+    """Blind removal in a crop: vote for ``(a, L)``, cut the footprint, refit, repeat.
+
+    Returns:
+        ``result`` (the photo estimate, ``(H, W, 3)``), ``footprint``, ``opacity``,
+        ``colour`` and ``votes`` (the winning vote share).
+
+    Shape:
+        - image: ``(H, W, 3)``
+    """
+    a, colour, votes = vote_opacity(image)
+    footprint = np.zeros(image.shape[:2], bool)
+    flat = image.reshape(-1, 3)
+    for _ in range(rounds):
+        if a <= 0.0 or a >= 0.95:
+            break
+        footprint = footprint_cut(image, a, np.clip(colour, 0, 1), area_cost)
+        p, q = outline_pairs(footprint)
+        if len(p) < 4:
+            break
+        a, colour, _ = fit_opacity(flat[p], flat[q])
+    a = float(np.clip(a, 0.0, 0.95))
+    colour = np.clip(colour, 0, 1)
+    result = affine_remove(image, footprint, a, colour)
+    return {"result": result, "footprint": footprint, "opacity": a, "colour": colour,
+            "votes": votes}
