@@ -62,7 +62,7 @@ def evaluate(case, args) -> dict:
     flat = crop.reshape(-1, 3)
     a_or, colour_or, _ = fit_opacity(flat[p], flat[q])
     oracle = affine_remove(crop, footprint, a_or, np.clip(colour_or, 0, 1))
-    blind = blind_remove(crop, area_cost=args.area_cost)
+    blind = blind_remove(crop, area_cost=args.area_cost, steps=(1, 2, 3), cap=0.6)
     passed, figures = removal_check(crop, blind["result"], blind["footprint"], blind["opacity"])
     wall = time.perf_counter() - start
     estimates = {
@@ -87,7 +87,7 @@ def evaluate(case, args) -> dict:
         "oracle_colour": np.round(colour_or, 3).tolist(),
         "blind_opacity": blind["opacity"],
         "blind_colour": np.round(blind["colour"], 3).tolist(),
-        "votes": blind["votes"],
+        "gain": blind["gain"],
         "iou": iou,
         "check": {"passed": passed, **figures},
         "wall_s": round(wall, 1),
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--logos", type=Path, default=DEVDATA / "logos")
     parser.add_argument("--cases", type=int, default=10)
     parser.add_argument("--first", type=int, default=0)
-    parser.add_argument("--area-cost", type=float, default=0.0)
+    parser.add_argument("--area-cost", type=float, default=0.05)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)

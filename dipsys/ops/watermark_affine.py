@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-
-from dipsys.ops.graph_cut import grid_min_cut
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 __all__ = [
     "affine_remove",
@@ -160,7 +160,8 @@ def vote_opacity(
     tolerance: float = 0.012,
     min_step: float = 0.03,
     step: int = 3,
-) -> tuple[float, np.ndarray, float]:
+    return_modes: bool = False,
+):
     """A blind opacity and colour from the edges of a crop.
 
     Every pair ``(p, q)`` ``step`` pixels apart with ``‖I_p − I_q‖₁ > min_step`` is taken both
@@ -192,6 +193,7 @@ def vote_opacity(
     inside, outside = np.concatenate(ins), np.concatenate(outs)
     total = max(1, len(inside) // 2)
     best = (0, 0.0, np.ones(3))
+    modes = []
     for a in opacities:
         votes = (inside - (1.0 - a) * outside) / a
         keep = np.all((votes > -0.02) & (votes < 1.02), axis=1)
@@ -204,14 +206,53 @@ def vote_opacity(
         key = (bins[:, 0] * side + bins[:, 1]) * side + bins[:, 2]
         keys, counts = np.unique(key, return_counts=True)
         top = int(np.argmax(counts))
+        modes.append((float(a), votes[key == keys[top]].mean(axis=0), int(counts[top]) / total))
         if counts[top] > best[0]:
             best = (int(counts[top]), float(a), votes[key == keys[top]].mean(axis=0))
+    if return_modes:
+        return modes
     return best[1], best[2], best[0] / total
 
 
-def _robust(x: np.ndarray) -> np.ndarray:
+def _robust(x: np.ndarray, cap: float) -> np.ndarray:
     """Per-pair cost of a colour difference: its L1 norm, capped."""
-    return np.minimum(np.abs(x).sum(axis=-1), 0.3)
+    return np.minimum(np.abs(x).sum(axis=-1), cap)
+
+
+def _min_cut(unary: np.ndarray, first: np.ndarray, second: np.ndarray, weight: np.ndarray,
+             sure_zero: np.ndarray) -> np.ndarray:
+    """Exact minimiser of ``Σ_p U_p [y_p = 0]⁺ … + Σ_e w_e [y_i ≠ y_j]`` on any pair list.
+
+    ``unary`` is cost(0) − cost(1) per pixel, as in :func:`dipsys.ops.graph_cut.grid_min_cut`;
+    ``first``/``second`` index the pairs, ``weight`` (≥ 0) their disagreement costs.
+
+    Shape:
+        - unary, sure_zero, output: ``(H, W)``; first, second, weight: ``(E,)``
+    """
+    height, width = unary.shape
+    count = height * width
+    source, sink = count, count + 1
+    cost = unary.ravel().astype(np.float64).copy()
+    cost[sure_zero.ravel()] = -(np.abs(cost).max(initial=0) + weight.sum() + 1.0)
+    pixels = np.arange(count)
+    pos, neg = cost > 0, cost < 0
+    rows = np.concatenate([np.full(pos.sum(), source), pixels[neg], first, second])
+    cols = np.concatenate([pixels[pos], np.full(neg.sum(), sink), second, first])
+    caps = np.concatenate([cost[pos], -cost[neg], weight, weight])
+    scale = 2.0**30 / max(float(caps.sum()), 1e-9)
+    capacity = np.round(caps * min(scale, 4096.0)).astype(np.int64)
+    keep = capacity > 0
+    graph = csr_matrix(
+        (capacity[keep].astype(np.int32), (rows[keep], cols[keep])), shape=(count + 2, count + 2)
+    )
+    flow = maximum_flow(graph, source, sink, method="dinic").flow
+    residual = (graph - flow).tocsr()
+    residual.data = (residual.data > 0).astype(np.int8)
+    residual.eliminate_zeros()
+    reached = breadth_first_order(residual, source, directed=True, return_predecessors=False)
+    labels = np.zeros(count + 2, bool)
+    labels[reached] = True
+    return labels[:count].reshape(height, width)
 
 
 def footprint_cut(
@@ -220,25 +261,31 @@ def footprint_cut(
     colour,
     area_cost: float = 0.0,
     sure_outside: np.ndarray | None = None,
-) -> np.ndarray:
+    steps: tuple[int, ...] = (1,),
+    cap: float = 0.3,
+    same_scale: bool = True,
+    return_gain: bool = False,
+):
     """The pixels that the affine explanation makes more continuous with their neighbours.
 
-    With ``R(y)`` the image where ``y = 1`` and ``J = gI + h`` where ``y = 1``, the labels
-    minimise, over 4-neighbour pairs,
+    With ``R(y)`` the image where ``y = 0`` and ``J = gI + h`` where ``y = 1``, the labels
+    minimise, over pixel pairs ``k ∈ steps`` apart along the rows and the columns,
 
-    .. math:: E(y) = \\sum_{p \\sim q} \\frac{\\rho(R_p - R_q)}{g^{(y_p + y_q)/2}}
-        + \\lambda \\sum_p y_p
+    .. math:: E(y) = \sum_{p \sim q} \frac{\rho(R_p - R_q)}{g^{(y_p + y_q)/2}}
+        + \lambda \sum_p y_p
 
-    (``ρ`` a capped L1 norm; dividing by ``g`` makes a pair with both ends under the logo
-    cost what it did before, since the logo scales the photo's texture by ``1 − a``: only
-    the outline decides). Each pair's table is made submodular by raising its two equal-label
-    costs' sum no higher than the mixed one's, then cut exactly (:func:`grid_min_cut`).
+    (``ρ`` the L1 norm capped at ``cap``; dividing by ``g`` makes a pair with both ends under
+    the logo cost what it did before, since the logo scales the photo's texture by ``1 − a``:
+    only the outline decides). Each pair's table is made submodular by lowering its two
+    equal-label costs to the mixed ones' sum where they exceed it, then cut exactly.
 
     Args:
         image: the crop ``I``.
         opacity, colour: ``a`` and ``L``.
         area_cost: ``λ``, a cost per pixel under the logo.
         sure_outside: pixels fixed outside the logo (default: the crop's border).
+        steps: pair distances in pixels.
+        cap: the cap of ``ρ``.
 
     Returns:
         The footprint (bool).
@@ -249,38 +296,48 @@ def footprint_cut(
     height, width = image.shape[:2]
     g = 1.0 / (1.0 - opacity)
     mapped = g * image - g * opacity * np.asarray(colour, np.float64)
-    unary = np.full((height, width), -float(area_cost))
-    weights = []
-    for axis in (1, 0):
-        first = [slice(None), slice(None)]
-        second = [slice(None), slice(None)]
-        first[axis], second[axis] = slice(0, -1), slice(1, None)
-        ip, iq = image[tuple(first)], image[tuple(second)]
-        jp, jq = mapped[tuple(first)], mapped[tuple(second)]
-        e00 = _robust(ip - iq)
-        e11 = _robust(jp - jq) / g
-        e10 = _robust(jp - iq) / np.sqrt(g)
-        e01 = _robust(ip - jq) / np.sqrt(g)
-        w = e01 + e10 - e00 - e11
-        # submodular: lower the equal-label costs where they exceed the mixed ones
-        excess = np.minimum(w, 0.0) / 2.0
-        e00, e11 = e00 + excess, e11 + excess
-        w = np.maximum(w, 0.0)
-        # E = e00 + (e10 − e00) y_p + (e11 − e10) y_q + w (1 − y_p) y_q, and
-        # (1 − y_p) y_q = ½ [y_p ≠ y_q] + ½ (y_q − y_p); unary holds cost(0) − cost(1)
-        dp = (e10 - e00) - w / 2.0
-        dq = (e11 - e10) + w / 2.0
-        up = np.zeros((height, width))
-        uq = np.zeros((height, width))
-        up[tuple(first)] -= dp
-        uq[tuple(second)] -= dq
-        unary += up + uq
-        weights.append(w / 2.0)
+    unary = np.full(height * width, -float(area_cost))
+    index = np.arange(height * width).reshape(height, width)
+    firsts, seconds, weights = [], [], []
+    flat_i, flat_j = image.reshape(-1, 3), mapped.reshape(-1, 3)
+    for k in steps:
+        for p, q in ((index[:, :-k], index[:, k:]), (index[:-k], index[k:])):
+            p, q = p.ravel(), q.ravel()
+            e00 = _robust(flat_i[p] - flat_i[q], cap)
+            e11 = e00 if same_scale else _robust(flat_j[p] - flat_j[q], cap) / g
+            e10 = _robust(flat_j[p] - flat_i[q], cap) / np.sqrt(g)
+            e01 = _robust(flat_i[p] - flat_j[q], cap) / np.sqrt(g)
+            w = e01 + e10 - e00 - e11
+            excess = np.minimum(w, 0.0) / 2.0
+            e00, e11 = e00 + excess, e11 + excess
+            w = np.maximum(w, 0.0)
+            # E = e00 + (e10 − e00) y_p + (e11 − e10) y_q + w (1 − y_p) y_q, and
+            # (1 − y_p) y_q = ½ [y_p ≠ y_q] + ½ (y_q − y_p); unary holds cost(0) − cost(1)
+            np.subtract.at(unary, p, (e10 - e00) - w / 2.0)
+            np.subtract.at(unary, q, (e11 - e10) + w / 2.0)
+            firsts.append(p)
+            seconds.append(q)
+            weights.append(w / 2.0)
     if sure_outside is None:
         sure_outside = np.zeros((height, width), bool)
         sure_outside[[0, -1], :] = True
         sure_outside[:, [0, -1]] = True
-    return grid_min_cut(unary, weights[0], weights[1], sure_zero=sure_outside)
+    labels = _min_cut(
+        unary.reshape(height, width),
+        np.concatenate(firsts),
+        np.concatenate(seconds),
+        np.concatenate(weights),
+        sure_outside,
+    )
+    if not return_gain:
+        return labels
+    # E(0) − E(labels): the unary and pair terms are exact after the submodular lowering,
+    # up to the constant Σ e00, which cancels
+    y = labels.ravel()
+    gain = float(unary[y].sum()) - float(
+        sum((w * (y[p] != y[q])).sum() for p, q, w in zip(firsts, seconds, weights))
+    )
+    return labels, gain
 
 
 def removal_check(
@@ -317,29 +374,59 @@ def removal_check(
     return passed, {"edge_ratio": ratio, "opacity": opacity, "pairs": int(len(p))}
 
 
-def blind_remove(image: np.ndarray, rounds: int = 3, area_cost: float = 0.0) -> dict:
-    """Blind removal in a crop: vote for ``(a, L)``, cut the footprint, refit, repeat.
+#: colours tried besides the voted one: the RGB cube's corners and mid grey
+PALETTE = tuple(np.array(c, np.float64) for c in np.ndindex(2, 2, 2)) + (np.full(3, 0.5),)
+
+
+def blind_remove(
+    image: np.ndarray,
+    rounds: int = 2,
+    opacities: np.ndarray | None = None,
+    palette: tuple = PALETTE,
+    **cut,
+) -> dict:
+    """Blind removal in a crop: opacity and colour hypotheses, footprint cut, refit.
+
+    Each candidate opacity's most-voted colour (:func:`vote_opacity`) and each colour of
+    ``palette`` is cut (:func:`footprint_cut`); the hypothesis whose cut lowers the energy
+    most wins, its opacity is searched ±0.02 around, then
+    ``(a, L)`` is refitted on its footprint's outline (:func:`fit_opacity`) and cut again,
+    ``rounds`` times.
 
     Returns:
         ``result`` (the photo estimate, ``(H, W, 3)``), ``footprint``, ``opacity``,
-        ``colour`` and ``votes`` (the winning vote share).
+        ``colour`` and ``gain`` (the winning hypothesis's energy drop per crop pixel).
 
     Shape:
         - image: ``(H, W, 3)``
     """
-    a, colour, votes = vote_opacity(image)
-    footprint = np.zeros(image.shape[:2], bool)
+    if opacities is None:
+        opacities = np.round(np.arange(0.06, 0.42, 0.03), 2)
+    best = (-np.inf, 0.0, np.ones(3), np.zeros(image.shape[:2], bool))
+    for a, voted, _ in vote_opacity(image, opacities, return_modes=True):
+        for colour in (np.clip(voted, 0, 1), *palette):
+            labels, gain = footprint_cut(image, a, colour, return_gain=True, **cut)
+            if gain > best[0]:
+                best = (gain, a, colour, labels)
+    gain, a, colour, footprint = best
+    for fine in a + np.array([-0.02, -0.01, 0.01, 0.02]):
+        if fine > 0.0:
+            labels, fine_gain = footprint_cut(image, fine, colour, return_gain=True, **cut)
+            if fine_gain > gain:
+                gain, a, footprint = fine_gain, float(fine), labels
     flat = image.reshape(-1, 3)
     for _ in range(rounds):
-        if a <= 0.0 or a >= 0.95:
-            break
-        footprint = footprint_cut(image, a, np.clip(colour, 0, 1), area_cost)
         p, q = outline_pairs(footprint)
         if len(p) < 4:
             break
-        a, colour, _ = fit_opacity(flat[p], flat[q])
-    a = float(np.clip(a, 0.0, 0.95))
-    colour = np.clip(colour, 0, 1)
+        a_new, colour_new, _ = fit_opacity(flat[p], flat[q])
+        if not 0.0 < a_new < 0.9:
+            break
+        colour_new = np.clip(colour_new, 0, 1)
+        labels, gain_new = footprint_cut(image, a_new, colour_new, return_gain=True, **cut)
+        if gain_new <= gain:  # a refit that explains less is not taken
+            break
+        gain, a, colour, footprint = gain_new, a_new, colour_new, labels
     result = affine_remove(image, footprint, a, colour)
-    return {"result": result, "footprint": footprint, "opacity": a, "colour": colour,
-            "votes": votes}
+    return {"result": result, "footprint": footprint, "opacity": float(a), "colour": colour,
+            "gain": gain / footprint.size}
