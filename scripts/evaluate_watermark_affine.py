@@ -62,8 +62,10 @@ def evaluate(case, args) -> dict:
     flat = crop.reshape(-1, 3)
     a_or, colour_or, _ = fit_opacity(flat[p], flat[q])
     oracle = affine_remove(crop, footprint, a_or, np.clip(colour_or, 0, 1))
-    blind = blind_remove(crop, area_cost=args.area_cost, steps=(1, 2, 3), cap=0.6)
-    passed, figures = removal_check(crop, blind["result"], blind["footprint"], blind["opacity"])
+    blind = blind_remove(crop, area_cost=args.area_cost, ring=args.ring)
+    passed, figures = removal_check(
+        crop, blind["result"], blind["footprint"], blind["opacity"], max_ratio=args.max_ratio
+    )
     wall = time.perf_counter() - start
     estimates = {
         "input": image,
@@ -101,6 +103,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10)
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--area-cost", type=float, default=0.05)
+    parser.add_argument("--ring", type=int, default=3, help="border pixels fixed off the logo")
+    parser.add_argument("--max-ratio", type=float, default=0.6, help="removal_check's bound")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)

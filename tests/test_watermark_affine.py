@@ -56,14 +56,14 @@ def test_fit_from_the_outline_recovers_opacity_and_colour() -> None:
 
 def test_cut_with_the_true_layer_finds_the_footprint() -> None:
     image, _, logo = _scene()
-    found = footprint_cut(image, OPACITY, COLOUR, steps=(1, 2, 3), cap=0.6)
+    found = footprint_cut(image, OPACITY, COLOUR)
     iou = (found & logo).sum() / (found | logo).sum()
     assert iou > 0.8
 
 
 def test_blind_removal_beats_the_input_and_passes_the_check() -> None:
     image, photo, _ = _scene()
-    out = blind_remove(image, steps=(1, 2, 3), cap=0.6, area_cost=0.05)
+    out = blind_remove(image)
     assert _psnr(out["result"], photo) > _psnr(image, photo) + 3
     passed, figures = removal_check(image, out["result"], out["footprint"], out["opacity"])
     assert passed, figures
@@ -72,6 +72,6 @@ def test_blind_removal_beats_the_input_and_passes_the_check() -> None:
 def test_check_keeps_an_image_without_a_logo() -> None:
     _, photo, _ = _scene()
     photo = np.round(photo * 255) / 255
-    out = blind_remove(photo, steps=(1, 2, 3), cap=0.6, area_cost=0.05)
+    out = blind_remove(photo)
     passed, _ = removal_check(photo, out["result"], out["footprint"], out["opacity"])
     assert not passed

@@ -10,13 +10,14 @@ constant, the photo is an affine map of the image, per channel,
 .. math:: J = g I + h, \\qquad g = \\frac{1}{1 - a}, \\quad h = -\\frac{a L}{1 - a},
 
 so removal needs three things: ``F``, ``a`` and ``L``. The photo is continuous across ``F``'s
-outline, so a pixel ``p`` just inside and ``q`` just outside it give
-``I_p − I_q ≈ a L − a I_q`` — linear in ``(a, aL)``, three equations per pair with ``a``
-shared by the channels (:func:`fit_opacity`). The footprint is a two-label cut: a pixel takes
-the affine explanation when that makes the result more continuous with its neighbours
-(:func:`footprint_cut`). A blind start comes from the box's edges alone
-(:func:`vote_opacity`): every pair across an edge votes for the colours ``L`` that would
-explain it at each opacity, and the opacity whose votes agree most wins.
+outline, so pixels ``p`` just inside and ``q`` just outside it have the same distribution
+after removal: :func:`fit_opacity` matches their spreads (``g`` shared by the channels). The
+footprint is a two-label cut: a pixel takes the affine explanation when that makes the
+result more continuous with its neighbours (:func:`footprint_cut`). Blind
+(:func:`blind_remove`), hypotheses ``(a, L)`` — the colour voted by the box's edges at each
+opacity (:func:`vote_opacity`) and a fixed palette — are ranked by the energy their cut
+saves. :func:`removal_check` is a test without ground truth: the logo's outline must
+fade in the result.
 
 Everything here is NumPy on one ``(H, W, 3)`` float image in [0, 1].
 """
@@ -27,6 +28,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
+from dipsys.ops.refine import _gaussian_mixture, _log_likelihood
 
 __all__ = [
     "affine_remove",
@@ -108,9 +111,9 @@ def fit_opacity(
     matching the spreads is not (a reduced-major-axis fit, with ``g`` shared by the
     channels):
 
-    .. math:: g^2 = \frac{\sum_c \operatorname{var}_w I_{q,c}}{\sum_c \operatorname{var}_w
-        I_{p,c}}, \qquad h_c = \bar I_{q,c} - g \bar I_{p,c},
-        \qquad a = 1 - \frac1g, \quad L = -\frac{h}{g - 1},
+    .. math:: g^2 = \\frac{\\sum_c \\operatorname{var}_w I_{q,c}}{\\sum_c \\operatorname{var}_w
+        I_{p,c}}, \\qquad h_c = \\bar I_{q,c} - g \\bar I_{p,c},
+        \\qquad a = 1 - \\frac1g, \\quad L = -\\frac{h}{g - 1},
 
     with weighted means and variances, the weights ``w`` Huber's on each pair's residual
     ``‖I_q − g I_p − h‖`` (scale: 1.5 × its median), iterated.
@@ -261,9 +264,11 @@ def footprint_cut(
     colour,
     area_cost: float = 0.0,
     sure_outside: np.ndarray | None = None,
-    steps: tuple[int, ...] = (1,),
-    cap: float = 0.3,
-    same_scale: bool = True,
+    steps: tuple[int, ...] = (1, 2, 3),
+    cap: float = 0.6,
+    ring: int = 1,
+    colour_rounds: int = 0,
+    colour_weight: float = 0.2,
     return_gain: bool = False,
 ):
     """The pixels that the affine explanation makes more continuous with their neighbours.
@@ -271,24 +276,35 @@ def footprint_cut(
     With ``R(y)`` the image where ``y = 0`` and ``J = gI + h`` where ``y = 1``, the labels
     minimise, over pixel pairs ``k ∈ steps`` apart along the rows and the columns,
 
-    .. math:: E(y) = \sum_{p \sim q} \frac{\rho(R_p - R_q)}{g^{(y_p + y_q)/2}}
-        + \lambda \sum_p y_p
+    .. math:: E(y) = \\sum_{p \\sim q} \\frac{\\rho(R_p - R_q)}{g^{(y_p + y_q)/2}}
+        + \\lambda \\sum_p y_p
 
-    (``ρ`` the L1 norm capped at ``cap``; dividing by ``g`` makes a pair with both ends under
-    the logo cost what it did before, since the logo scales the photo's texture by ``1 − a``:
-    only the outline decides). Each pair's table is made submodular by lowering its two
-    equal-label costs to the mixed ones' sum where they exceed it, then cut exactly.
+    (``ρ`` the L1 norm capped at ``cap``). A pair with both ends under the logo costs what it
+    did in the input (``ρ(g ΔI)/g = ρ(ΔI)``: the logo scales the photo's texture by
+    ``1 − a``, and removing it must not be charged for restoring it), so only the outline
+    decides. Each pair's table is made submodular by lowering its two equal-label costs to the
+    mixed ones' sum where they exceed it, then cut exactly.
+
+    With ``colour_rounds`` > 0 the cut is repeated with a photo-colour term: a Gaussian
+    mixture (5 components) is fitted to the current estimate ``R(y)`` over the crop, and
+    labelling a pixel 1 gains ``colour_weight · (log p(gI + h) + 3 log g − log p(I))``
+    (clipped to ±8 nats; ``g³`` is the map's Jacobian) — a logo moves colours away from the
+    photo's own.
 
     Args:
         image: the crop ``I``.
         opacity, colour: ``a`` and ``L``.
         area_cost: ``λ``, a cost per pixel under the logo.
-        sure_outside: pixels fixed outside the logo (default: the crop's border).
+        sure_outside: pixels fixed outside the logo (default: the crop's outer ``ring``
+            pixels — a user's box leaves a margin around the logo).
+        ring: width of that default ring.
         steps: pair distances in pixels.
         cap: the cap of ``ρ``.
+        colour_rounds, colour_weight: rounds and weight of the photo-colour term.
+        return_gain: also return ``E(0) − E(y)``, the energy the footprint saves.
 
     Returns:
-        The footprint (bool).
+        The footprint (bool), and the gain when ``return_gain``.
 
     Shape:
         - image: ``(H, W, 3)``; sure_outside, output: ``(H, W)``
@@ -304,7 +320,7 @@ def footprint_cut(
         for p, q in ((index[:, :-k], index[:, k:]), (index[:-k], index[k:])):
             p, q = p.ravel(), q.ravel()
             e00 = _robust(flat_i[p] - flat_i[q], cap)
-            e11 = e00 if same_scale else _robust(flat_j[p] - flat_j[q], cap) / g
+            e11 = e00
             e10 = _robust(flat_j[p] - flat_i[q], cap) / np.sqrt(g)
             e01 = _robust(flat_i[p] - flat_j[q], cap) / np.sqrt(g)
             w = e01 + e10 - e00 - e11
@@ -320,23 +336,34 @@ def footprint_cut(
             weights.append(w / 2.0)
     if sure_outside is None:
         sure_outside = np.zeros((height, width), bool)
-        sure_outside[[0, -1], :] = True
-        sure_outside[:, [0, -1]] = True
-    labels = _min_cut(
-        unary.reshape(height, width),
-        np.concatenate(firsts),
-        np.concatenate(seconds),
-        np.concatenate(weights),
-        sure_outside,
-    )
+        sure_outside[:ring], sure_outside[height - ring :] = True, True
+        sure_outside[:, :ring], sure_outside[:, width - ring :] = True, True
+    firsts, seconds, weights = map(np.concatenate, (firsts, seconds, weights))
+    unary = unary.reshape(height, width)
+    labels = _min_cut(unary, firsts, seconds, weights, sure_outside)
+    for _ in range(colour_rounds):
+        # the photo's colours: a mixture fitted to the current estimate over the crop; a pixel
+        # takes the explanation under which its photo colour is likelier (with the map's
+        # Jacobian g³)
+        estimate = np.where(labels[..., None], mapped, image).reshape(-1, 3)
+        model = _gaussian_mixture(estimate[:: max(1, len(estimate) // 20000)].astype(np.float32),
+                                  5, 0)
+        ratio = (
+            _log_likelihood(np.clip(mapped, 0, 1).reshape(-1, 3), model)
+            + 3.0 * np.log(g)
+            - _log_likelihood(image.reshape(-1, 3), model)
+        )
+        colour_term = colour_weight * np.clip(ratio, -8.0, 8.0).reshape(height, width)
+        labels = _min_cut(unary + colour_term, firsts, seconds, weights, sure_outside)
+        unary_used = unary + colour_term
+    if colour_rounds == 0:
+        unary_used = unary
     if not return_gain:
         return labels
     # E(0) − E(labels): the unary and pair terms are exact after the submodular lowering,
     # up to the constant Σ e00, which cancels
     y = labels.ravel()
-    gain = float(unary[y].sum()) - float(
-        sum((w * (y[p] != y[q])).sum() for p, q, w in zip(firsts, seconds, weights))
-    )
+    gain = float(unary_used.ravel()[y].sum()) - float((weights * (y[firsts] != y[seconds])).sum())
     return labels, gain
 
 
@@ -383,6 +410,11 @@ def blind_remove(
     rounds: int = 2,
     opacities: np.ndarray | None = None,
     palette: tuple = PALETTE,
+    colour_rounds: int = 2,
+    colour_weight: float = 0.2,
+    opening: bool = True,
+    ring: int = 3,
+    area_cost: float = 0.05,
     **cut,
 ) -> dict:
     """Blind removal in a crop: opacity and colour hypotheses, footprint cut, refit.
@@ -391,21 +423,38 @@ def blind_remove(
     ``palette`` is cut (:func:`footprint_cut`); the hypothesis whose cut lowers the energy
     most wins, its opacity is searched ±0.02 around, then
     ``(a, L)`` is refitted on its footprint's outline (:func:`fit_opacity`) and cut again,
-    ``rounds`` times.
+    ``rounds`` times (a refit is kept only when its cut lowers the energy more). The last cut
+    adds the photo-colour term (``colour_rounds``, ``colour_weight``) and an opening with a
+    cross removes strips one pixel wide.
+
+    Args:
+        image: the crop of the user's box.
+        rounds: refits of ``(a, L)``.
+        opacities: candidate opacities (default 0.06–0.39 by 0.03).
+        palette: colours tried at every opacity besides the voted one.
+        colour_rounds, colour_weight: the photo-colour term of the last cut.
+        opening: remove one-pixel strips from the footprint.
+        ring: border pixels of the crop fixed outside the logo (the box's margin).
+        area_cost: ``λ`` of :func:`footprint_cut`.
+        **cut: further options of :func:`footprint_cut` (``steps``, ``cap``).
 
     Returns:
         ``result`` (the photo estimate, ``(H, W, 3)``), ``footprint``, ``opacity``,
-        ``colour`` and ``gain`` (the winning hypothesis's energy drop per crop pixel).
+        ``colour``, ``gain`` (the winning hypothesis's energy drop per crop pixel) and
+        ``tried`` (``(gain per pixel, a, L)`` of every hypothesis).
 
     Shape:
         - image: ``(H, W, 3)``
     """
     if opacities is None:
         opacities = np.round(np.arange(0.06, 0.42, 0.03), 2)
+    cut = {"ring": ring, "area_cost": area_cost, **cut}
     best = (-np.inf, 0.0, np.ones(3), np.zeros(image.shape[:2], bool))
+    tried = []
     for a, voted, _ in vote_opacity(image, opacities, return_modes=True):
         for colour in (np.clip(voted, 0, 1), *palette):
             labels, gain = footprint_cut(image, a, colour, return_gain=True, **cut)
+            tried.append((gain / labels.size, float(a), colour))
             if gain > best[0]:
                 best = (gain, a, colour, labels)
     gain, a, colour, footprint = best
@@ -427,6 +476,13 @@ def blind_remove(
         if gain_new <= gain:  # a refit that explains less is not taken
             break
         gain, a, colour, footprint = gain_new, a_new, colour_new, labels
+    if colour_rounds:
+        footprint = footprint_cut(
+            image, a, colour, colour_rounds=colour_rounds, colour_weight=colour_weight, **cut
+        )
+    if opening:
+        # strips one pixel wide along the photo's own edges are not a logo's strokes
+        footprint = ndimage.binary_opening(footprint)
     result = affine_remove(image, footprint, a, colour)
     return {"result": result, "footprint": footprint, "opacity": float(a), "colour": colour,
-            "gain": gain / footprint.size}
+            "gain": gain / footprint.size, "tried": tried}
