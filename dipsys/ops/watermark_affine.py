@@ -34,8 +34,10 @@ from dipsys.ops.refine import _gaussian_mixture, _log_likelihood
 __all__ = [
     "affine_remove",
     "blind_remove",
+    "checked_remove",
     "fit_opacity",
     "footprint_cut",
+    "null_step_opacity",
     "outline_pairs",
     "removal_check",
     "vote_opacity",
@@ -145,6 +147,44 @@ def fit_opacity(
     a = 1.0 - 1.0 / g
     colour = -h / (g - 1.0) if abs(g - 1.0) > 1e-6 else np.zeros(3)
     return a, colour, float(np.median(residual))
+
+
+def null_step_opacity(
+    image: np.ndarray,
+    footprint: np.ndarray,
+    colour,
+    opacities: np.ndarray | None = None,
+    step: int = 2,
+) -> tuple[float, int]:
+    """The opacity that makes the step across the footprint's outline vanish, for a colour.
+
+    .. math:: a^* = \\arg\\min_a \\Big\\lVert \\operatorname{median}_{(p, q)}
+        \\Big(\\frac{I_p - a L}{1 - a} - I_q\\Big) \\Big\\rVert_2
+
+    over the pairs of :func:`outline_pairs` (per-channel medians; a grid of ``a``). The
+    photo's texture averages out of the median step, which the logo's shift does not; the
+    energy-ranked opacity of :func:`blind_remove` comes out low (under-removal) where this
+    one does not.
+
+    Returns:
+        ``(a, pairs)``: the opacity (0 when there are no pairs) and the pair count.
+
+    Shape:
+        - image: ``(H, W, 3)``; footprint: ``(H, W)``
+    """
+    if opacities is None:
+        opacities = np.arange(0.03, 0.705, 0.005)
+    p, q = outline_pairs(footprint, step=step)
+    if len(p) == 0:
+        return 0.0, 0
+    flat = image.reshape(-1, 3)
+    inside, outside = flat[p], flat[q]
+    colour = np.asarray(colour, np.float64)
+    costs = [
+        np.linalg.norm(np.median((inside - a * colour) / (1.0 - a) - outside, axis=0))
+        for a in opacities
+    ]
+    return float(opacities[int(np.argmin(costs))]), int(len(p))
 
 
 def _shifted_pairs(step: int, height: int, width: int):
@@ -372,7 +412,7 @@ def removal_check(
     result: np.ndarray,
     footprint: np.ndarray,
     opacity: float,
-    max_ratio: float = 0.6,
+    max_ratio: float = 0.5,
     opacity_range: tuple[float, float] = (0.05, 0.7),
     min_pairs: int = 50,
 ) -> tuple[bool, dict]:
@@ -413,6 +453,8 @@ def blind_remove(
     colour_rounds: int = 2,
     colour_weight: float = 0.2,
     opening: bool = True,
+    null_step: bool = True,
+    rival: bool = False,
     ring: int = 3,
     area_cost: float = 0.05,
     **cut,
@@ -425,7 +467,8 @@ def blind_remove(
     ``(a, L)`` is refitted on its footprint's outline (:func:`fit_opacity`) and cut again,
     ``rounds`` times (a refit is kept only when its cut lowers the energy more). The last cut
     adds the photo-colour term (``colour_rounds``, ``colour_weight``) and an opening with a
-    cross removes strips one pixel wide.
+    cross removes strips one pixel wide. With ``null_step`` the opacity is then re-estimated
+    on the final footprint by :func:`null_step_opacity` (20 pairs or more).
 
     Args:
         image: the crop of the user's box.
@@ -434,6 +477,8 @@ def blind_remove(
         palette: colours tried at every opacity besides the voted one.
         colour_rounds, colour_weight: the photo-colour term of the last cut.
         opening: remove one-pixel strips from the footprint.
+        null_step: re-estimate the opacity from the outline's median step.
+        rival: also finish the best hypothesis of the other sense (``out["rival"]``).
         ring: border pixels of the crop fixed outside the logo (the box's margin).
         area_cost: ``λ`` of :func:`footprint_cut`.
         **cut: further options of :func:`footprint_cut` (``steps``, ``cap``).
@@ -476,13 +521,65 @@ def blind_remove(
         if gain_new <= gain:  # a refit that explains less is not taken
             break
         gain, a, colour, footprint = gain_new, a_new, colour_new, labels
-    if colour_rounds:
+    finish = {"colour_rounds": colour_rounds, "colour_weight": colour_weight,
+              "opening": opening, "null_step": null_step, **cut}
+    out = _finish(image, a, colour, footprint, **finish)
+    out.update(gain=gain / footprint.size, tried=tried)
+    if rival:
+        # the best hypothesis of another sense (a channel of L differs by more than ½): a
+        # bright logo over F and a dark one over the rest of the box explain the same outline
+        others = [t for t in tried if np.abs(t[2] - colour).max() > 0.5]
+        if others:
+            _, a_r, colour_r = max(others, key=lambda t: t[0])
+            out["rival"] = _finish(image, a_r, colour_r, None, **finish)
+    return out
+
+
+def _finish(image, a, colour, footprint, colour_rounds, colour_weight, opening, null_step,
+            **cut) -> dict:
+    """The last cut (with the photo-colour term), the opening, the null-step opacity."""
+    if colour_rounds or footprint is None:
         footprint = footprint_cut(
             image, a, colour, colour_rounds=colour_rounds, colour_weight=colour_weight, **cut
         )
     if opening:
         # strips one pixel wide along the photo's own edges are not a logo's strokes
         footprint = ndimage.binary_opening(footprint)
+    if null_step:
+        a_step, pairs = null_step_opacity(image, footprint, colour)
+        if pairs >= 20:
+            a = a_step
     result = affine_remove(image, footprint, a, colour)
-    return {"result": result, "footprint": footprint, "opacity": float(a), "colour": colour,
-            "gain": gain / footprint.size, "tried": tried}
+    return {"result": result, "footprint": footprint, "opacity": float(a), "colour": colour}
+
+
+def checked_remove(image: np.ndarray, max_ratio: float = 0.5, **blind) -> dict:
+    """Blind removal kept only where :func:`removal_check` passes; else the input.
+
+    The winning hypothesis of :func:`blind_remove` and its rival of the other sense are both
+    checked; of those that pass, the one whose outline fades most (lowest edge ratio) is
+    taken.
+
+    Returns:
+        ``result`` (the input when nothing passes), ``kept_input``, ``check`` (the figures of
+        the chosen candidate, or of the winner when none passed), ``candidate``
+        (``"winner"``, ``"rival"`` or ``None``) and ``blind`` (the :func:`blind_remove` output).
+
+    Shape:
+        - image: ``(H, W, 3)``
+    """
+    out = blind_remove(image, rival=True, **blind)
+    candidates = [("winner", out)] + ([("rival", out["rival"])] if "rival" in out else [])
+    checked = []
+    for name, c in candidates:
+        passed, figures = removal_check(
+            image, c["result"], c["footprint"], c["opacity"], max_ratio=max_ratio
+        )
+        checked.append((passed, figures["edge_ratio"], name, c, figures))
+    passing = [c for c in checked if c[0]]
+    if not passing:
+        return {"result": image, "kept_input": True, "check": checked[0][4],
+                "candidate": None, "blind": out}
+    _, _, name, chosen, figures = min(passing, key=lambda c: c[1])
+    return {"result": chosen["result"], "kept_input": False, "check": figures,
+            "candidate": name, "blind": out}
