@@ -62,8 +62,9 @@ def evaluate(case, args) -> dict:
     flat = crop.reshape(-1, 3)
     a_or, colour_or, _ = fit_opacity(flat[p], flat[q])
     oracle = affine_remove(crop, footprint, a_or, np.clip(colour_or, 0, 1))
-    checked = checked_remove(crop, max_ratio=args.max_ratio, area_cost=args.area_cost,
-                             ring=args.ring)
+    checked = checked_remove(
+        crop, max_ratio=args.max_ratio, area_cost=args.area_cost, ring=args.ring
+    )
     blind = checked["blind"]
     passed, figures = not checked["kept_input"], checked["check"]
     wall = time.perf_counter() - start
@@ -121,7 +122,8 @@ def main() -> None:
             + "  ".join(f"{m} {f[m]['psnr']:.2f}" for m in METHODS)
             + f"  | a true {r['true_opacity']:.3f} oracle {r['oracle_opacity']:.3f} "
             f"blind {r['blind_opacity']:.3f} L {r['blind_colour']} iou {r['iou']:.2f} "
-            f"check {r['check']['passed']} {r['check']['candidate']} ratio {r['check']['edge_ratio']:.2f} "
+            f"check {r['check']['passed']} {r['check']['candidate']} "
+            f"ratio {r['check']['edge_ratio']:.2f} "
             f"{r['wall_s']} s",
             flush=True,
         )

@@ -217,9 +217,17 @@ def vote_opacity(
     residual of ``tolerance`` in the image) and the ``(a, L)`` of the fullest bin wins. Scene
     edges vote for scattered colours; the logo's outline, for one.
 
+    Args:
+        image: the crop.
+        opacities: candidate opacities (default 0.05–0.60 by 0.01).
+        tolerance: the residual in the image that one bin spans.
+        min_step: the L1 step that makes a pair an edge.
+        step: the pairs' distance in pixels.
+        return_modes: return every opacity's ``(a, L, share)`` instead of the best.
+
     Returns:
         ``(a, L, votes)``: the opacity, the bin's mean colour and the share of edge pairs that
-        voted for it.
+        voted for it (or the list of them per opacity with ``return_modes``).
 
     Shape:
         - image: ``(H, W, 3)``
@@ -228,7 +236,7 @@ def vote_opacity(
         opacities = np.round(np.arange(0.05, 0.61, 0.01), 2)
     height, width = image.shape[:2]
     ins, outs = [], []
-    for (ps, pq) in _shifted_pairs(step, height, width):
+    for ps, pq in _shifted_pairs(step, height, width):
         a_, b_ = image[ps].reshape(-1, 3), image[pq].reshape(-1, 3)
         edge = np.abs(a_ - b_).sum(axis=1) > min_step
         ins += [a_[edge], b_[edge]]
@@ -262,8 +270,13 @@ def _robust(x: np.ndarray, cap: float) -> np.ndarray:
     return np.minimum(np.abs(x).sum(axis=-1), cap)
 
 
-def _min_cut(unary: np.ndarray, first: np.ndarray, second: np.ndarray, weight: np.ndarray,
-             sure_zero: np.ndarray) -> np.ndarray:
+def _min_cut(
+    unary: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    weight: np.ndarray,
+    sure_zero: np.ndarray,
+) -> np.ndarray:
     """Exact minimiser of ``Σ_p U_p [y_p = 0]⁺ … + Σ_e w_e [y_i ≠ y_j]`` on any pair list.
 
     ``unary`` is cost(0) − cost(1) per pixel, as in :func:`dipsys.ops.graph_cut.grid_min_cut`;
@@ -386,8 +399,9 @@ def footprint_cut(
         # takes the explanation under which its photo colour is likelier (with the map's
         # Jacobian g³)
         estimate = np.where(labels[..., None], mapped, image).reshape(-1, 3)
-        model = _gaussian_mixture(estimate[:: max(1, len(estimate) // 20000)].astype(np.float32),
-                                  5, 0)
+        model = _gaussian_mixture(
+            estimate[:: max(1, len(estimate) // 20000)].astype(np.float32), 5, 0
+        )
         ratio = (
             _log_likelihood(np.clip(mapped, 0, 1).reshape(-1, 3), model)
             + 3.0 * np.log(g)
@@ -521,8 +535,13 @@ def blind_remove(
         if gain_new <= gain:  # a refit that explains less is not taken
             break
         gain, a, colour, footprint = gain_new, a_new, colour_new, labels
-    finish = {"colour_rounds": colour_rounds, "colour_weight": colour_weight,
-              "opening": opening, "null_step": null_step, **cut}
+    finish = {
+        "colour_rounds": colour_rounds,
+        "colour_weight": colour_weight,
+        "opening": opening,
+        "null_step": null_step,
+        **cut,
+    }
     out = _finish(image, a, colour, footprint, **finish)
     out.update(gain=gain / footprint.size, tried=tried)
     if rival:
@@ -535,8 +554,9 @@ def blind_remove(
     return out
 
 
-def _finish(image, a, colour, footprint, colour_rounds, colour_weight, opening, null_step,
-            **cut) -> dict:
+def _finish(
+    image, a, colour, footprint, colour_rounds, colour_weight, opening, null_step, **cut
+) -> dict:
     """The last cut (with the photo-colour term), the opening, the null-step opacity."""
     if colour_rounds or footprint is None:
         footprint = footprint_cut(
@@ -578,8 +598,18 @@ def checked_remove(image: np.ndarray, max_ratio: float = 0.5, **blind) -> dict:
         checked.append((passed, figures["edge_ratio"], name, c, figures))
     passing = [c for c in checked if c[0]]
     if not passing:
-        return {"result": image, "kept_input": True, "check": checked[0][4],
-                "candidate": None, "blind": out}
+        return {
+            "result": image,
+            "kept_input": True,
+            "check": checked[0][4],
+            "candidate": None,
+            "blind": out,
+        }
     _, _, name, chosen, figures = min(passing, key=lambda c: c[1])
-    return {"result": chosen["result"], "kept_input": False, "check": figures,
-            "candidate": name, "blind": out}
+    return {
+        "result": chosen["result"],
+        "kept_input": False,
+        "check": figures,
+        "candidate": name,
+        "blind": out,
+    }
