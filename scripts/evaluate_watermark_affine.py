@@ -34,12 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluate_watermark import DEVDATA, baselines, in_box, to_tensor  # noqa: E402
 from watermark_cases import composite, single_cases  # noqa: E402
 
-from dipsys.ops.watermark_affine import (  # noqa: E402
-    affine_remove,
-    checked_remove,
-    fit_opacity,
-    outline_pairs,
-)
+from dipsys.ops.watermark_affine import affine_remove, fit_opacity, outline_pairs  # noqa: E402
+from dipsys.ops.watermark_blind import checked_remove  # noqa: E402
 
 METHODS = ("input", "inpaint_telea", "inpaint_ns", "oracle", "blind", "checked")
 

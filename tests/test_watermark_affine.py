@@ -5,14 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dipsys.ops.watermark_affine import (
-    affine_remove,
-    blind_remove,
-    fit_opacity,
-    footprint_cut,
-    outline_pairs,
-    removal_check,
-)
+from dipsys.ops.watermark_affine import affine_remove, fit_opacity, outline_pairs
+from dipsys.ops.watermark_blind import blind_remove, removal_check
+from dipsys.ops.watermark_footprint import footprint_cut
 
 OPACITY, COLOUR = 0.2, np.array([1.0, 0.95, 0.9])
 

@@ -1,0 +1,217 @@
+"""Blind removal of a flat semi-transparent logo and its check without ground truth.
+
+Hypotheses ``(a, L)`` (see :mod:`.watermark_affine`) — the colour voted by the box's edges at
+each opacity and a fixed palette — are ranked by the energy their footprint cut
+(:mod:`.watermark_footprint`) saves; :func:`removal_check` keeps the input unless the logo's
+outline fades in the result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from dipsys.ops.watermark_affine import (
+    affine_remove,
+    fit_opacity,
+    null_step_opacity,
+    outline_pairs,
+    vote_opacity,
+)
+from dipsys.ops.watermark_footprint import footprint_cut
+
+__all__ = ["blind_remove", "checked_remove", "removal_check"]
+
+
+def removal_check(
+    image: np.ndarray,
+    result: np.ndarray,
+    footprint: np.ndarray,
+    opacity: float,
+    max_ratio: float = 0.5,
+    opacity_range: tuple[float, float] = (0.05, 0.7),
+    min_pairs: int = 50,
+) -> tuple[bool, dict]:
+    """A check without ground truth: does the removal make the logo's outline vanish?
+
+    Over the pairs across the footprint's outline (:func:`outline_pairs`), the mean step
+    ``‖R_p − R_q‖₁`` of the result against the input's must fall to ``max_ratio`` or less;
+    the opacity must lie in ``opacity_range`` and the outline must have ``min_pairs`` pairs.
+
+    Returns:
+        ``(passed, figures)`` with the ratio, the opacity and the pair count.
+
+    Shape:
+        - image, result: ``(H, W, 3)``; footprint: ``(H, W)``
+    """
+    p, q = outline_pairs(footprint)
+    flat_i, flat_r = image.reshape(-1, 3), result.reshape(-1, 3)
+    before = float(np.abs(flat_i[p] - flat_i[q]).sum(axis=1).mean()) if len(p) else 0.0
+    after = float(np.abs(flat_r[p] - flat_r[q]).sum(axis=1).mean()) if len(p) else 0.0
+    ratio = after / before if before > 0 else float("inf")
+    passed = (
+        len(p) >= min_pairs
+        and ratio <= max_ratio
+        and opacity_range[0] <= opacity <= opacity_range[1]
+    )
+    return passed, {"edge_ratio": ratio, "opacity": opacity, "pairs": int(len(p))}
+
+
+#: colours tried besides the voted one: the RGB cube's corners and mid grey
+PALETTE = tuple(np.array(c, np.float64) for c in np.ndindex(2, 2, 2)) + (np.full(3, 0.5),)
+
+
+def blind_remove(
+    image: np.ndarray,
+    rounds: int = 2,
+    opacities: np.ndarray | None = None,
+    palette: tuple = PALETTE,
+    colour_rounds: int = 2,
+    colour_weight: float = 0.2,
+    opening: bool = True,
+    null_step: bool = True,
+    rival: bool = False,
+    ring: int = 3,
+    area_cost: float = 0.05,
+    **cut,
+) -> dict:
+    """Blind removal in a crop: opacity and colour hypotheses, footprint cut, refit.
+
+    Each candidate opacity's most-voted colour (:func:`vote_opacity`) and each colour of
+    ``palette`` is cut (:func:`footprint_cut`); the hypothesis whose cut lowers the energy
+    most wins, its opacity is searched ±0.02 around, then
+    ``(a, L)`` is refitted on its footprint's outline (:func:`fit_opacity`) and cut again,
+    ``rounds`` times (a refit is kept only when its cut lowers the energy more). The last cut
+    adds the photo-colour term (``colour_rounds``, ``colour_weight``) and an opening with a
+    cross removes strips one pixel wide. With ``null_step`` the opacity is then re-estimated
+    on the final footprint by :func:`null_step_opacity` (20 pairs or more).
+
+    Args:
+        image: the crop of the user's box.
+        rounds: refits of ``(a, L)``.
+        opacities: candidate opacities (default 0.06–0.39 by 0.03).
+        palette: colours tried at every opacity besides the voted one.
+        colour_rounds, colour_weight: the photo-colour term of the last cut.
+        opening: remove one-pixel strips from the footprint.
+        null_step: re-estimate the opacity from the outline's median step.
+        rival: also finish the best hypothesis of the other sense (``out["rival"]``).
+        ring: border pixels of the crop fixed outside the logo (the box's margin).
+        area_cost: ``λ`` of :func:`footprint_cut`.
+        **cut: further options of :func:`footprint_cut` (``steps``, ``cap``).
+
+    Returns:
+        ``result`` (the photo estimate, ``(H, W, 3)``), ``footprint``, ``opacity``,
+        ``colour``, ``gain`` (the winning hypothesis's energy drop per crop pixel) and
+        ``tried`` (``(gain per pixel, a, L)`` of every hypothesis).
+
+    Shape:
+        - image: ``(H, W, 3)``
+    """
+    if opacities is None:
+        opacities = np.round(np.arange(0.06, 0.42, 0.03), 2)
+    cut = {"ring": ring, "area_cost": area_cost, **cut}
+    best = (-np.inf, 0.0, np.ones(3), np.zeros(image.shape[:2], bool))
+    tried = []
+    for a, voted, _ in vote_opacity(image, opacities, return_modes=True):
+        for colour in (np.clip(voted, 0, 1), *palette):
+            labels, gain = footprint_cut(image, a, colour, return_gain=True, **cut)
+            tried.append((gain / labels.size, float(a), colour))
+            if gain > best[0]:
+                best = (gain, a, colour, labels)
+    gain, a, colour, footprint = best
+    for fine in a + np.array([-0.02, -0.01, 0.01, 0.02]):
+        if fine > 0.0:
+            labels, fine_gain = footprint_cut(image, fine, colour, return_gain=True, **cut)
+            if fine_gain > gain:
+                gain, a, footprint = fine_gain, float(fine), labels
+    flat = image.reshape(-1, 3)
+    for _ in range(rounds):
+        p, q = outline_pairs(footprint)
+        if len(p) < 4:
+            break
+        a_new, colour_new, _ = fit_opacity(flat[p], flat[q])
+        if not 0.0 < a_new < 0.9:
+            break
+        colour_new = np.clip(colour_new, 0, 1)
+        labels, gain_new = footprint_cut(image, a_new, colour_new, return_gain=True, **cut)
+        if gain_new <= gain:  # a refit that explains less is not taken
+            break
+        gain, a, colour, footprint = gain_new, a_new, colour_new, labels
+    finish = {
+        "colour_rounds": colour_rounds,
+        "colour_weight": colour_weight,
+        "opening": opening,
+        "null_step": null_step,
+        **cut,
+    }
+    out = _finish(image, a, colour, footprint, **finish)
+    out.update(gain=gain / footprint.size, tried=tried)
+    if rival:
+        # the best hypothesis of another sense (a channel of L differs by more than ½): a
+        # bright logo over F and a dark one over the rest of the box explain the same outline
+        others = [t for t in tried if np.abs(t[2] - colour).max() > 0.5]
+        if others:
+            _, a_r, colour_r = max(others, key=lambda t: t[0])
+            out["rival"] = _finish(image, a_r, colour_r, None, **finish)
+    return out
+
+
+def _finish(
+    image, a, colour, footprint, colour_rounds, colour_weight, opening, null_step, **cut
+) -> dict:
+    """The last cut (with the photo-colour term), the opening, the null-step opacity."""
+    if colour_rounds or footprint is None:
+        footprint = footprint_cut(
+            image, a, colour, colour_rounds=colour_rounds, colour_weight=colour_weight, **cut
+        )
+    if opening:
+        # strips one pixel wide along the photo's own edges are not a logo's strokes
+        footprint = ndimage.binary_opening(footprint)
+    if null_step:
+        a_step, pairs = null_step_opacity(image, footprint, colour)
+        if pairs >= 20:
+            a = a_step
+    result = affine_remove(image, footprint, a, colour)
+    return {"result": result, "footprint": footprint, "opacity": float(a), "colour": colour}
+
+
+def checked_remove(image: np.ndarray, max_ratio: float = 0.5, **blind) -> dict:
+    """Blind removal kept only where :func:`removal_check` passes; else the input.
+
+    The winning hypothesis of :func:`blind_remove` and its rival of the other sense are both
+    checked; of those that pass, the one whose outline fades most (lowest edge ratio) is
+    taken.
+
+    Returns:
+        ``result`` (the input when nothing passes), ``kept_input``, ``check`` (the figures of
+        the chosen candidate, or of the winner when none passed), ``candidate``
+        (``"winner"``, ``"rival"`` or ``None``) and ``blind`` (the :func:`blind_remove` output).
+
+    Shape:
+        - image: ``(H, W, 3)``
+    """
+    out = blind_remove(image, rival=True, **blind)
+    candidates = [("winner", out)] + ([("rival", out["rival"])] if "rival" in out else [])
+    checked = []
+    for name, c in candidates:
+        passed, figures = removal_check(
+            image, c["result"], c["footprint"], c["opacity"], max_ratio=max_ratio
+        )
+        checked.append((passed, figures["edge_ratio"], name, c, figures))
+    passing = [c for c in checked if c[0]]
+    if not passing:
+        return {
+            "result": image,
+            "kept_input": True,
+            "check": checked[0][4],
+            "candidate": None,
+            "blind": out,
+        }
+    _, _, name, chosen, figures = min(passing, key=lambda c: c[1])
+    return {
+        "result": chosen["result"],
+        "kept_input": False,
+        "check": figures,
+        "candidate": name,
+        "blind": out,
+    }
