@@ -7,11 +7,12 @@ import torch
 
 from dipsys.data.synthetic import colorize, load_sample, moving_object_video, panning_video
 from dipsys.data.video import VideoDataModule
-from dipsys.data.video_io import write_frames
+from dipsys.data.video_io import read_video, write_frames
 from dipsys.errors import InputError
 from dipsys.ops.labels import binary_iou
 from dipsys.ops.motion import motion_hints
 from dipsys.ops.refine import refine_probability
+from dipsys.run import train
 
 FRAMES, SIZE = 8, (64, 96)
 
@@ -83,3 +84,30 @@ def test_motion_hints_and_the_cut_segment_a_clip_with_a_panning_camera():
         cut = refine_probability(frames[t], prior, hints["fg"][t], hints["bg"][t])
         ious.append(binary_iou(cut[0] > 0.5, clip["masks"][t, 0] > 0.5))
     assert sum(ious) / FRAMES > 0.85, ious  # 0.999 measured
+
+
+def test_the_default_video_segmentation_run_uses_motion_and_each_frames_own_hints(
+    tmp_path, make_cfg
+):
+    """End to end with no hint given: motion hints, then each frame cut with its own hints.
+
+    The masks are read back from the written frames and scored here, not taken from
+    metrics.json; a cut given one frame's hints for every frame would misplace the others.
+    """
+    brick = colorize(load_sample("brick"), (0.9, 0.45, 0.3))
+    grass = colorize(load_sample("grass"), (0.35, 0.8, 0.3))
+    clip = moving_object_video(brick, grass, 6, (48, 64), seed=3)
+    write_frames(tmp_path / "frames", clip["frames"])
+    write_frames(tmp_path / "masks", clip["masks"])
+    cfg = make_cfg(
+        "task=video_segmentation",
+        f"data.video={tmp_path / 'frames'}",
+        f"data.gt_mask={tmp_path / 'masks'}",
+        "trainer.max_steps=10",
+    )
+    metrics = train(cfg)
+    assert metrics["hint_source"] == "motion"
+    written = read_video(tmp_path / "run" / "layers" / "mask", masks=True)
+    ious = [binary_iou(w[0] > 0.5, m[0] > 0.5) for w, m in zip(written, clip["masks"], strict=True)]
+    assert min(ious) > 0.8, ious
+    assert metrics["iou"] == pytest.approx(sum(ious) / len(ious), abs=1e-3)
