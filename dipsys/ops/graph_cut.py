@@ -17,7 +17,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
-__all__ = ["grid_min_cut"]
+__all__ = ["grid_min_cut", "source_side"]
 
 # Capacities are integers for scipy's max-flow: energies are scaled by this and rounded.
 _RESOLUTION = 256.0
@@ -82,11 +82,27 @@ def grid_min_cut(
     )
     capacity = np.round(np.maximum(weights, 0) * _RESOLUTION).astype(np.int32)
     graph = csr_matrix((capacity, (rows, cols)), shape=(count + 2, count + 2))
+    return source_side(graph, source, sink)[:count].reshape(height, width)
+
+
+def source_side(graph: csr_matrix, source: int, sink: int) -> np.ndarray:
+    """The nodes still reachable from ``source`` after a maximum flow: the minimum cut's side.
+
+    Args:
+        graph: integer capacities, ``graph[i, j]`` for the edge i → j.
+        source, sink: the terminals' node indices.
+
+    Returns:
+        One bool per node, True on the source side (label 1 in :func:`grid_min_cut`).
+
+    Shape:
+        - graph: ``(N, N)``; output: ``(N,)``
+    """
     flow = maximum_flow(graph, source, sink, method="dinic").flow
     residual = (graph - flow).tocsr()
     residual.data = (residual.data > 0).astype(np.int8)
     residual.eliminate_zeros()
     reached = breadth_first_order(residual, source, directed=True, return_predecessors=False)
-    labels = np.zeros(count + 2, bool)
+    labels = np.zeros(graph.shape[0], bool)
     labels[reached] = True
-    return labels[:count].reshape(height, width)
+    return labels

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
+from dipsys.ops.graph_cut import source_side
 from dipsys.ops.refine import _gaussian_mixture, _log_likelihood
 
 __all__ = ["footprint_cut"]
@@ -51,14 +51,7 @@ def _min_cut(
     graph = csr_matrix(
         (capacity[keep].astype(np.int32), (rows[keep], cols[keep])), shape=(count + 2, count + 2)
     )
-    flow = maximum_flow(graph, source, sink, method="dinic").flow
-    residual = (graph - flow).tocsr()
-    residual.data = (residual.data > 0).astype(np.int8)
-    residual.eliminate_zeros()
-    reached = breadth_first_order(residual, source, directed=True, return_predecessors=False)
-    labels = np.zeros(count + 2, bool)
-    labels[reached] = True
-    return labels[:count].reshape(height, width)
+    return source_side(graph, source, sink)[:count].reshape(height, width)
 
 
 def footprint_cut(
