@@ -1,4 +1,5 @@
-"""One evaluation run of dipsys: a fresh output folder, the overrides composed, trained, timed.
+"""One evaluation run of dipsys (a fresh output folder, the overrides composed, trained, timed)
+and the ``mean (min)`` cell of the reports.
 
 Shared by the segmentation evaluations (synthetic composites, real photos, clips).
 """
@@ -6,6 +7,7 @@ Shared by the segmentation evaluations (synthetic composites, real photos, clips
 from __future__ import annotations
 
 import shutil
+import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,3 +30,8 @@ def run_case(overrides: Sequence[str], out: Path) -> dict:
     metrics = train(cfg)
     metrics["total_wall_s"] = round(time.perf_counter() - start, 3)
     return metrics
+
+
+def mean_min(values: Sequence[float]) -> str:
+    """``"0.864 (min 0.628)"``, or ``"–"`` for no values."""
+    return f"{statistics.mean(values):.3f} (min {min(values):.3f})" if values else "–"

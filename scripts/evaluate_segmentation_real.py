@@ -49,7 +49,7 @@ from dipsys.ops.grabcut import grabcut  # noqa: E402
 from dipsys.ops.labels import binary_iou  # noqa: E402
 from dipsys.ops.refine import refine_probability  # noqa: E402
 from dipsys.ops.resize import resize  # noqa: E402
-from scripts.case_run import run_case  # noqa: E402
+from scripts.case_run import mean_min, run_case  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
@@ -114,10 +114,6 @@ def run_dipsys(task: str, paths: dict, hints: str, extra: list[str], out: Path) 
     return run_case(overrides, out)
 
 
-def summary(values: list[float]) -> str:
-    return f"{statistics.mean(values):.3f} (min {min(values):.3f})" if values else "–"
-
-
 def report(results: list[dict], label: str) -> str:
     lines = [
         f"### {label}",
@@ -137,7 +133,7 @@ def report(results: list[dict], label: str) -> str:
     alone = [r["refine_alone"] for r in results]
     wall = f"{statistics.mean(walls):.0f}" if walls else "–"
     lines.append(
-        f"| **mean (min)** | **{summary(ious)}** | {summary(cuts)} | {summary(alone)} | {wall} |"
+        f"| **mean (min)** | **{mean_min(ious)}** | {mean_min(cuts)} | {mean_min(alone)} | {wall} |"
     )
     return "\n".join(lines) + "\n"
 

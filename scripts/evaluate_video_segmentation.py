@@ -41,7 +41,7 @@ from dipsys.ops.grabcut import grabcut  # noqa: E402
 from dipsys.ops.labels import binary_iou  # noqa: E402
 from dipsys.ops.motion import motion_hints  # noqa: E402
 from dipsys.ops.refine import refine_probability  # noqa: E402
-from scripts.case_run import run_case  # noqa: E402
+from scripts.case_run import mean_min, run_case  # noqa: E402
 
 FRAMES, SIZE, TRAVEL = 12, (120, 160), 0.3
 
@@ -123,10 +123,6 @@ def run_dipsys(folder: Path, extra: list[str], out: Path) -> dict:
     return run_case(overrides, out)
 
 
-def _summary(values: list[float]) -> str:
-    return f"{statistics.mean(values):.3f} (min {min(values):.3f})" if values else "–"
-
-
 def report(results: list[dict], label: str) -> str:
     lines = [
         f"# Video segmentation, automatic (motion) hints: {label}\n",
@@ -141,8 +137,8 @@ def report(results: list[dict], label: str) -> str:
         lines.append(f"| {r['name']} | {r['camera']} | {dip} | {alone} | {grab} | {wall} |")
     column = {k: [r[k] for r in results if k in r] for k in ("dipsys", "refine_alone", "grabcut")}
     lines.append(
-        f"| **mean (min)** | | {_summary(column['dipsys'])} | {_summary(column['refine_alone'])} "
-        f"| {_summary(column['grabcut'])} | |"
+        f"| **mean (min)** | | {mean_min(column['dipsys'])} | {mean_min(column['refine_alone'])} "
+        f"| {mean_min(column['grabcut'])} | |"
     )
     return "\n".join(lines) + "\n"
 
