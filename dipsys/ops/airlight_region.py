@@ -16,10 +16,10 @@ brightest haze overshoots. Here:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from dipsys.ops.dark_channel import dark_channel
+from dipsys.ops.resize import resize
 
 __all__ = ["haziest_block", "haziest_region_airlight"]
 
@@ -89,9 +89,7 @@ def haziest_region_airlight(
     h, w = image.shape[-2:]
     scale = side / max(h, w)
     size = (max(2, round(h * scale)), max(2, round(w * scale)))
-    small = F.interpolate(
-        image.float(), size, mode="bilinear", align_corners=False, antialias=scale < 1
-    ).clamp(0, 1)
+    small = resize(image.float(), size, mode="bilinear").clamp(0, 1)
     dark = dark_channel(small, patch)
     stop = max(2, round(min(size) * block))
     estimates = []
