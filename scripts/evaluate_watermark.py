@@ -146,6 +146,22 @@ def evaluate_set(index: int, group: list[Case], args: argparse.Namespace) -> dic
     return {"set": index, "logo": logo, "images": images, "kept_input": kept, "wall_s": wall}
 
 
+def figure_cells(rows: list[dict], methods, pick=None) -> list[str]:
+    """``PSNR / SSIM`` cells per method: of the one row, or ``pick`` (mean, min) over the rows,
+    the PSNR then in bold."""
+    if pick is None:
+        (row,) = rows
+        return [
+            f"{row['figures'][m]['psnr']:.2f} / {row['figures'][m]['ssim']:.3f}" for m in methods
+        ]
+    cells = []
+    for m in methods:
+        psnr = pick(r["figures"][m]["psnr"] for r in rows)
+        ssim = pick(r["figures"][m]["ssim"] for r in rows)
+        cells.append(f"**{psnr:.2f}** / {ssim:.3f}")
+    return cells
+
+
 def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> str:
     lines = [
         "# Watermark removal on real photos (dev set)",
@@ -167,17 +183,11 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
             "|---|---|---|---|---|---|---|---|",
         ]
         for r in single:
-            cells = [
-                f"{r['figures'][m]['psnr']:.2f} / {r['figures'][m]['ssim']:.3f}" for m in METHODS
-            ]
+            cells = figure_cells([r], METHODS)
             kept = "yes" if r["kept_input"] else ""
             lines.append(f"| {r['case']} | " + " | ".join(cells) + f" | {kept} | {r['wall_s']} |")
         for label, pick in (("mean", statistics.mean), ("min", min)):
-            cells = []
-            for m in METHODS:
-                psnr = pick(r["figures"][m]["psnr"] for r in single)
-                ssim = pick(r["figures"][m]["ssim"] for r in single)
-                cells.append(f"**{psnr:.2f}** / {ssim:.3f}")
+            cells = figure_cells(single, METHODS, pick)
             wall = pick(r["wall_s"] for r in single)
             lines.append(f"| {label} | " + " | ".join(cells) + f" | | {wall:.1f} |")
         gains = [r["figures"]["dipsys"]["psnr"] - r["figures"]["input"]["psnr"] for r in single]

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate_watermark import DEVDATA, baselines, in_box, to_tensor  # noqa: E402
+from evaluate_watermark import DEVDATA, baselines, figure_cells, in_box, to_tensor  # noqa: E402
 from watermark_cases import composite, single_cases  # noqa: E402
 
 from dipsys.ops.watermark_affine import affine_remove, fit_opacity, outline_pairs  # noqa: E402
@@ -126,15 +126,9 @@ def main() -> None:
     print("| case | " + " | ".join(METHODS) + " |")
     print("|---|" + "---|" * len(METHODS))
     for r in rows:
-        cells = [f"{r['figures'][m]['psnr']:.2f} / {r['figures'][m]['ssim']:.3f}" for m in METHODS]
-        print(f"| {r['case']} | " + " | ".join(cells) + " |")
+        print(f"| {r['case']} | " + " | ".join(figure_cells([r], METHODS)) + " |")
     for label, pick in (("mean", statistics.mean), ("min", min)):
-        cells = []
-        for m in METHODS:
-            psnr = pick(r["figures"][m]["psnr"] for r in rows)
-            ssim = pick(r["figures"][m]["ssim"] for r in rows)
-            cells.append(f"**{psnr:.2f}** / {ssim:.3f}")
-        print(f"| {label} | " + " | ".join(cells) + " |")
+        print(f"| {label} | " + " | ".join(figure_cells(rows, METHODS, pick)) + " |")
     for m in ("oracle", "blind", "checked"):
         gains = [r["figures"][m]["psnr"] - r["figures"]["input"]["psnr"] for r in rows]
         print(
