@@ -221,10 +221,11 @@ def consensus_background(stack: np.ndarray, tolerance: float = _AGREE) -> np.nda
         count = agree.sum(0)
         better = count > best_count
         if better.any():
-            members = np.where(agree[..., None], stack, np.nan)
+            # only the pixels whose best set changes: (T, n, 3), not the whole stack
+            members = np.where(agree[:, better][..., None], stack[:, better], np.nan)
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # no frame agrees: stays NaN
-                centre = np.nanmedian(members[:, better], axis=0)
+                centre = np.nanmedian(members, axis=0)
             best[better] = centre
             best_count = np.where(better, count, best_count)
     return best
