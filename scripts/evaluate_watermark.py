@@ -36,9 +36,9 @@ from watermark_cases import Case, composite, multi_sets, single_cases  # noqa: E
 from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
 from dipsys.data.io import read_image  # noqa: E402
 from dipsys.ops.compositing import remove_watermark  # noqa: E402
-from dipsys.ops.hints import box_mask  # noqa: E402
 from dipsys.ops.inpaint import inpaint  # noqa: E402
 from dipsys.ops.metrics import image_metrics  # noqa: E402
+from dipsys.ops.user_hints import box_mask  # noqa: E402
 from dipsys.run import train  # noqa: E402
 
 #: ``../shared/devdata`` beside the checkout (or beside its worktree folder)

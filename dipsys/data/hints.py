@@ -36,17 +36,11 @@ import torch
 from dipsys.data.io import read_mask
 from dipsys.errors import InputError
 from dipsys.ops.boundary_saliency import boundary_saliency
-from dipsys.ops.hints import (
-    box_mask,
-    cluster_hints,
-    exclusive,
-    hint_names,
-    region_depth,
-    scribble_mask,
-    threshold_hints,
-)
+from dipsys.ops.cluster_hints import cluster_hints
+from dipsys.ops.hints import hint_names, region_depth, threshold_hints
 from dipsys.ops.resize import resize
 from dipsys.ops.saliency import saliency_map
+from dipsys.ops.user_hints import box_mask, exclusive, scribble_mask
 
 HINT_METHODS = ("auto", "saliency", "spectral_residual", "intensity", "clusters", "boundary")
 

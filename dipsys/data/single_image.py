@@ -20,8 +20,8 @@ from dipsys.data.io import read_image, read_mask
 from dipsys.data.schedules import AugmentationPlan, Constant
 from dipsys.errors import InputError
 from dipsys.ops.dihedral import NUM_DIHEDRAL, dihedral
-from dipsys.ops.hints import box_mask
 from dipsys.ops.resize import resize
+from dipsys.ops.user_hints import box_mask
 
 
 def working_size(

@@ -6,6 +6,7 @@ labels) take one image and compute on the CPU through OpenCV, returning tensors 
 device.
 """
 
+from dipsys.ops.cluster_hints import cluster_hints
 from dipsys.ops.dark_channel import (
     dark_channel,
     dcp_dehaze,
@@ -23,19 +24,11 @@ from dipsys.ops.dihedral import (
 from dipsys.ops.grabcut import grabcut
 from dipsys.ops.guided_filter import effective_radius, guided_filter, guided_filter_torch
 from dipsys.ops.haze import add_haze, remove_haze
-from dipsys.ops.hints import (
-    box_mask,
-    cluster_hints,
-    equalize,
-    exclusive,
-    hint_names,
-    region_depth,
-    scribble_mask,
-    threshold_hints,
-)
+from dipsys.ops.hints import equalize, hint_names, region_depth, threshold_hints
 from dipsys.ops.labels import MAX_LABELS, binary_iou, labels_from_gray, mean_iou
 from dipsys.ops.resize import resize
 from dipsys.ops.saliency import SALIENCY_METHODS, color_contrast, saliency_map, spectral_residual
+from dipsys.ops.user_hints import box_mask, exclusive, scribble_mask
 
 __all__ = [
     "MAX_LABELS",

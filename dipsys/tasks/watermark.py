@@ -11,10 +11,10 @@ from torch import Tensor, nn
 from dipsys.errors import InputError
 from dipsys.losses.terms import extended_l1, std_loss
 from dipsys.ops.compositing import overlay_watermark
-from dipsys.ops.hints import box_mask
 from dipsys.ops.inpaint import inpaint
 from dipsys.ops.metrics import image_metrics, masked_psnr
 from dipsys.ops.resize import resize
+from dipsys.ops.user_hints import box_mask
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.stages import TwoStages
 
