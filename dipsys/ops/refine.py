@@ -25,64 +25,22 @@ strongest image contour through the unhinted band.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 from torch import Tensor
 
+from dipsys.ops.colour_mixture import gaussian_mixture, mixture_log_likelihood
 from dipsys.ops.graph_cut import grid_min_cut
 from dipsys.ops.resize import resize
 
 __all__ = ["colour_log_ratio", "refine_probability"]
 
-# Colour samples per mixture fit, the covariance ridge (RGB in [0, 1]) and the bound on the
-# colour log-likelihood ratio, so a colour unseen on one side does not overrule all else.
+# Colour samples per mixture fit and the bound on the colour log-likelihood ratio, so a colour
+# unseen on one side does not overrule all else.
 _MAX_SAMPLES = 20000
-_RIDGE = 1e-4
 _MAX_RATIO = 8.0
 # The prior's probabilities are clipped to [f, 1 − f]: a coarse mask is never certain at a pixel.
 _PRIOR_FLOOR = 0.02
-
-
-def _gaussian_mixture(samples: np.ndarray, components: int, seed: int) -> list[tuple]:
-    """GrabCut-style mixture: k-means clusters, then one full-covariance Gaussian each.
-
-    Returns ``(log weight, mean, inverse covariance, log-determinant)`` per component.
-    """
-    count = min(components, len(samples))
-    if count < 1:
-        return []
-    if count == 1:
-        assignment = np.zeros(len(samples), np.int64)
-    else:
-        cv2.setRNGSeed(seed)
-        criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1e-3)
-        _, labels, _ = cv2.kmeans(samples, count, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-        assignment = labels.ravel()
-    model = []
-    for k in range(count):
-        members = samples[assignment == k].astype(np.float64)
-        if len(members) == 0:
-            continue
-        mean = members.mean(0)
-        # The ridge keeps a flat-coloured component's covariance invertible.
-        cov = np.cov(members.T, bias=True) if len(members) > 1 else np.zeros((3, 3))
-        cov = cov + _RIDGE * np.eye(3)
-        _, logdet = np.linalg.slogdet(cov)
-        model.append((np.log(len(members) / len(samples)), mean, np.linalg.inv(cov), logdet))
-    return model
-
-
-def _log_likelihood(pixels: np.ndarray, model: list[tuple]) -> np.ndarray:
-    """``log Σ_k π_k N(x | μ_k, Σ_k)`` for every pixel row, ``(N,)``."""
-    terms = []
-    for log_weight, mean, inverse, logdet in model:
-        centred = pixels - mean
-        mahalanobis = np.einsum("ni,ij,nj->n", centred, inverse, centred)
-        terms.append(log_weight - 0.5 * (mahalanobis + logdet + 3 * np.log(2 * np.pi)))
-    stacked = np.stack(terms)
-    top = stacked.max(0)
-    return top + np.log(np.exp(stacked - top).sum(0))
 
 
 def colour_log_ratio(
@@ -111,8 +69,8 @@ def colour_log_ratio(
         if len(chosen) == 0:
             return ratio.reshape(foreground.shape).astype(np.float32)
         chosen = chosen[:: max(1, len(chosen) // _MAX_SAMPLES)]
-        models.append(_gaussian_mixture(pixels[chosen].astype(np.float32), components, seed))
-    ratio = _log_likelihood(pixels, models[0]) - _log_likelihood(pixels, models[1])
+        models.append(gaussian_mixture(pixels[chosen].astype(np.float32), components, seed))
+    ratio = mixture_log_likelihood(pixels, models[0]) - mixture_log_likelihood(pixels, models[1])
     return np.clip(ratio, -_MAX_RATIO, _MAX_RATIO).reshape(foreground.shape).astype(np.float32)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from dipsys.ops.colour_mixture import gaussian_mixture, mixture_log_likelihood
 from dipsys.ops.graph_cut import source_side
-from dipsys.ops.refine import _gaussian_mixture, _log_likelihood
 
 __all__ = ["footprint_cut"]
 
@@ -142,13 +142,13 @@ def footprint_cut(
         # takes the explanation under which its photo colour is likelier (with the map's
         # Jacobian g³)
         estimate = np.where(labels[..., None], mapped, image).reshape(-1, 3)
-        model = _gaussian_mixture(
+        model = gaussian_mixture(
             estimate[:: max(1, len(estimate) // 20000)].astype(np.float32), 5, 0
         )
         ratio = (
-            _log_likelihood(np.clip(mapped, 0, 1).reshape(-1, 3), model)
+            mixture_log_likelihood(np.clip(mapped, 0, 1).reshape(-1, 3), model)
             + 3.0 * np.log(g)
-            - _log_likelihood(image.reshape(-1, 3), model)
+            - mixture_log_likelihood(image.reshape(-1, 3), model)
         )
         colour_term = colour_weight * np.clip(ratio, -8.0, 8.0).reshape(height, width)
         labels = _min_cut(unary + colour_term, firsts, seconds, weights, sure_outside)
