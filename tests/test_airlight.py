@@ -52,7 +52,7 @@ def test_haze_lines_extrapolate_to_an_airlight_no_pixel_shows():
 
 
 def test_estimator_registry():
-    assert set(AIRLIGHT_ESTIMATORS) == {"haze_lines", "dark_channel", "haziest_region"}
+    assert set(AIRLIGHT_ESTIMATORS) == {"haze_lines", "dark_channel", "haziest_region", "bounded"}
     assert airlight_estimator("dark_channel") is estimate_airlight
     with pytest.raises(ValueError, match="haze_lines"):
         airlight_estimator("brightest")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from dipsys.ops.airlight_bound import bounded_airlight
 from dipsys.ops.airlight_region import haziest_region_airlight
 from dipsys.ops.dark_channel import estimate_airlight
 from dipsys.ops.resize import resize
@@ -154,6 +155,7 @@ AIRLIGHT_ESTIMATORS: dict[str, Callable[[Tensor], Tensor]] = {
     "haze_lines": haze_lines_airlight,
     "dark_channel": estimate_airlight,
     "haziest_region": haziest_region_airlight,
+    "bounded": bounded_airlight,
 }
 
 
