@@ -89,7 +89,7 @@ class IterativeDehazing:
             )
         self.schedule = step_schedule(stages, start_steps, factor, steps)
         self.airlight_handoff = airlight_handoff
-        self._stage0_airlight: list[float] | None = None
+        self._stage0_airlight: list[float] | torch.Tensor | None = None
         self.haze_stop, self.haze_floor = haze_stop, haze_floor
         self.spend_unused = bool(spend_unused)
 
@@ -116,7 +116,9 @@ class IterativeDehazing:
             return None
         if self.airlight_handoff == "fixed":
             if self._stage0_airlight is None:
-                self._stage0_airlight = airlight.mean(dim=(1, 2)).tolist()
+                # a map (airlight=banded) is handed over as a map, a colour as three numbers
+                varies = bool((airlight.amax(dim=(1, 2)) - airlight.amin(dim=(1, 2))).max() > 1e-3)
+                self._stage0_airlight = airlight if varies else airlight.mean(dim=(1, 2)).tolist()
             task = {"airlight": "fixed", "airlight_value": self._stage0_airlight}
         elif self.airlight_handoff == "carry":
             task = {"airlight": "learned", "airlight_value": airlight}

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from dipsys.errors import InputError
 from dipsys.losses.terms import std_loss
 from dipsys.ops.airlight import AIRLIGHT_ESTIMATORS
+from dipsys.ops.airlight_map import banded_airlight_map
 from dipsys.ops.dark_channel import dcp_dehaze
 from dipsys.ops.dihedral import dihedral_stack
 from dipsys.ops.guided_filter import guided_filter
@@ -20,15 +21,17 @@ from dipsys.ops.nonlocal_dehaze import nonlocal_dehaze
 from dipsys.ops.resize import resize
 from dipsys.tasks.base import LayerDecomposition
 
-AIRLIGHT_MODES = ("fixed", "learned")
+AIRLIGHT_MODES = ("fixed", "learned", "banded")
 
 
 class Dehaze(LayerDecomposition):
     """Clean image J, transmission t and airlight A from one hazy image I.
 
     Model: I ≈ t·J + (1 − t)·A, with J = G_J(z_J) (3 channels), t = G_t(z_t) (1 channel) and A
-    either fixed (a dark-channel estimate, or given) or a learned, spatially varying map
-    A = G_A(z_A) anchored to that estimate for the first ``anchor_steps`` steps.
+    either fixed (an estimate, or given), a fixed map whose colour varies with the height
+    (``banded``: :func:`dipsys.ops.airlight_map.banded_airlight_map`, for a sky that changes
+    colour), or a learned, spatially varying map A = G_A(z_A) anchored to the estimate for the
+    first ``anchor_steps`` steps.
 
     Loss terms (weights from ``loss_weights``): ``recon`` = MSE(Î, I), ``smooth_t`` = Std(t);
     learned A adds ``smooth_airlight`` = Std(A) and ``airlight_anchor`` = MSE(A, A₀); the
@@ -45,14 +48,15 @@ class Dehaze(LayerDecomposition):
 
     Args:
         generators: ``clean`` (→3 channels) and ``transmission`` (→1 channel).
-        airlight: ``fixed`` or ``learned``.
+        airlight: ``fixed``, ``banded`` or ``learned``.
         airlight_generator: factory of the A-generator (→3 channels), used for ``learned``.
         airlight_value: A₀ as three numbers, or a (3, H, W) map (a system stage receiving the
             previous stage's A-map; resized to the working size); None estimates it with
             ``airlight_estimator`` on the original image when training starts.
         airlight_estimator: name in :data:`dipsys.ops.airlight.AIRLIGHT_ESTIMATORS`
-            (``dark_channel``: brightest of the haziest pixels; ``haze_lines``: haze-lines
-            voting).
+            (``bounded``: the haziest region's colour, brightened until no dehazed pixel
+            passes white; ``dark_channel``: brightest of the haziest pixels; ...). ``banded``
+            takes its brightness from ``bounded`` whatever this says.
         anchor_steps: steps during which a learned A is pulled towards A₀.
         transmission_prior: add the ``transmission_prior`` loss term.
         transmission_steps: steps during which it applies (None: all steps).
@@ -118,8 +122,12 @@ class Dehaze(LayerDecomposition):
     def setup(self, stage: str) -> None:
         """Estimate A₀ from the original image when it was not given."""
         if torch.isnan(self.airlight0).any():
-            original = self.trainer.datamodule.original
-            self.airlight0 = self.estimate_airlight(original[None]).to(self.airlight0)
+            original = self.trainer.datamodule.original[None]
+            if self.airlight_mode == "banded":
+                banded = banded_airlight_map(original)
+                self.airlight0 = resize(banded, self.size, mode="bilinear").to(self.airlight0)
+            else:
+                self.airlight0 = self.estimate_airlight(original).to(self.airlight0)
         if self.use_transmission_prior:
             image = self.trainer.datamodule.image[None].to(self.airlight0)
             prior = dcp_dehaze(image, airlight=self.airlight0)["transmission"]

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from dipsys.errors import InputError
 from dipsys.ops.dark_channel import dcp_dehaze
 from dipsys.ops.dihedral import dihedral
 from dipsys.tasks.dehaze import Dehaze
@@ -49,6 +50,10 @@ class VideoDehaze(VideoDecomposition, Dehaze):
         drift: float = 0.1,
         **kwargs: Any,
     ) -> None:
+        if kwargs.get("airlight") == "banded":
+            raise InputError(
+                "video_dehaze takes one airlight colour: airlight=banded is for images"
+            )
         super().__init__(generators, **kwargs)
         self.init_video(frames, drifting, drift)
 
