@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from dipsys.errors import InputError
-from dipsys.ops.dark_channel import dcp_dehaze
+from dipsys.ops.dark_channel import dark_channel, dcp_dehaze
 from dipsys.ops.dihedral import dihedral
 from dipsys.tasks.dehaze import Dehaze
 from dipsys.tasks.video import VideoDecomposition
@@ -23,8 +23,10 @@ class VideoDehaze(VideoDecomposition, Dehaze):
     ``J^{(i)} = G_J(z_J^{(i)})`` and ``t^{(i)} = G_t(z_t^{(i)})``; generators in ``drifting`` (by
     default both, so the scene and the haze may change) get a gradually changing code per
     frame, the others one code for all frames (``drifting=[transmission]`` for a still scene).
-    A₀, when not given, is the ``airlight_estimator``'s airlight of the frame where it is
-    brightest: the estimate is biased low where the haze is thin, and the clip shares one A.
+    A₀, when not given, is the ``airlight_estimator``'s airlight of the haziest frame (largest
+    mean dark channel): every estimate is least sure where the haze is thin, and the clip shares
+    one A. (Choosing the frame whose estimate is brightest instead served the dark-channel
+    estimator, which thin haze biases low; the bounded one is raised there, not lowered.)
     The transmission prior is each frame's dark-channel transmission under A₀. Loss terms and the
     per-frame export (guided filter, J = (I − (1 − t)·A) / t) are
     :class:`~dipsys.tasks.dehaze.Dehaze`'s; the baseline is the dark channel prior per frame.
@@ -58,12 +60,13 @@ class VideoDehaze(VideoDecomposition, Dehaze):
         self.init_video(frames, drifting, drift)
 
     def setup(self, stage: str) -> None:
-        """Per-frame codes, A₀ (brightest frame's estimate), per-frame transmission prior."""
+        """Per-frame codes, A₀ (the haziest frame's estimate), per-frame transmission prior."""
         self._build_frame_codes(self.trainer.datamodule.num_frames)
         if torch.isnan(self.airlight0).any():
             estimates = self.estimate_airlight(self.trainer.datamodule.original)  # (T, 3, 1, 1)
-            brightest = int(estimates.mean(dim=(1, 2, 3)).argmax())
-            self.airlight0 = estimates[brightest : brightest + 1].to(self.airlight0)
+            frames = self.trainer.datamodule.original
+            haziest = int(dark_channel(frames.float()).mean(dim=(1, 2, 3)).argmax())
+            self.airlight0 = estimates[haziest : haziest + 1].to(self.airlight0)
         if self.use_transmission_prior:
             frames = self.trainer.datamodule.image.to(self.airlight0)
             airlight = self.airlight0.expand(frames.shape[0], -1, -1, -1)
