@@ -30,7 +30,7 @@ def run(make_cfg):
 PHOTOS = ("chelsea", "coffee", "astronaut")
 
 
-def test_dehazing_clears_haze_and_keeps_up_with_the_dark_channel(run, tmp_path):
+def test_dehazing_clears_haze_and_beats_the_dark_channel_on_average(run, tmp_path):
     gains, over_dcp = [], []
     for index, name in enumerate(PHOTOS):
         case = haze_case(_photo(name, (96, 96), index), seed=10 + index)
@@ -45,8 +45,9 @@ def test_dehazing_clears_haze_and_keeps_up_with_the_dark_channel(run, tmp_path):
             f"dehaze {name}: gain {gains[-1]:+.2f} dB over the input, {over_dcp[-1]:+.2f} over DCP"
         )
     _at_least("dehaze min gain over the input", min(gains), 3.0)
-    # dehaze is the dark channel prior in effect today (docs/results_dehazing.md): hold it there
-    _at_least("dehaze mean difference to DCP", statistics.mean(over_dcp), -0.5)
+    # the bounded airlight puts dehaze above DCP on average (docs/results_dehazing.md; with the
+    # dark-channel airlight these three cases were −0.07 / −0.13 / −0.05 dB against it)
+    _at_least("dehaze mean difference to DCP", statistics.mean(over_dcp), 0.3)
 
 
 def test_segmentation_floors_on_textured_composites(run, tmp_path):
