@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from dipsys.ops.airlight_region import haziest_region_airlight
 from dipsys.ops.dark_channel import dark_channel, default_dcp_radius
 from dipsys.ops.guided_filter import guided_filter
-from dipsys.ops.resize import resize
+from dipsys.ops.resize import resize_longest_side
 
 __all__ = ["brightness_bound", "bounded_airlight"]
 
@@ -104,10 +104,7 @@ def bounded_airlight(image: Tensor, side: int = 128, quantile: float = 0.999) ->
         >>> bounded_airlight(hazy).shape
         torch.Size([1, 3, 1, 1])
     """
-    h, w = image.shape[-2:]
-    scale = side / max(h, w)
-    size = (max(2, round(h * scale)), max(2, round(w * scale)))
-    small = resize(image.float(), size, mode="bilinear").clamp(0, 1)
+    small = resize_longest_side(image, side)
     region = haziest_region_airlight(small, side=side)
     norm = region.flatten(1).norm(dim=1)
     bound = brightness_bound(small, region, quantile=quantile)

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from dipsys.ops.airlight_bound import bounded_airlight
 from dipsys.ops.dark_channel import dark_channel
-from dipsys.ops.resize import resize
+from dipsys.ops.resize import resize_longest_side
 
 __all__ = ["banded_airlight_map"]
 
@@ -65,9 +65,8 @@ def banded_airlight_map(
         torch.Size([1, 3, 64, 96])
     """
     height, width = image.shape[-2:]
-    scale = side / max(height, width)
-    size = (max(bands, round(height * scale)), max(2, round(width * scale)))
-    small = resize(image.float(), size, mode="bilinear").clamp(0, 1)
+    small = resize_longest_side(image, side, min_size=bands)
+    size = small.shape[-2:]
     global_airlight = bounded_airlight(small, side=side)
     dark = dark_channel(small / global_airlight.clamp_min(0.05), patch)
     rows = torch.linspace(-0.5, 0.5, height, device=small.device).view(1, height, 1)

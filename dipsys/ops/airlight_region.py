@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from dipsys.ops.dark_channel import dark_channel
-from dipsys.ops.resize import resize
+from dipsys.ops.resize import resize_longest_side
 
 __all__ = ["haziest_block", "haziest_region_airlight"]
 
@@ -86,12 +86,9 @@ def haziest_region_airlight(
         - image: ``(B, 3, H, W)``
         - output: ``(B, 3, 1, 1)``
     """
-    h, w = image.shape[-2:]
-    scale = side / max(h, w)
-    size = (max(2, round(h * scale)), max(2, round(w * scale)))
-    small = resize(image.float(), size, mode="bilinear").clamp(0, 1)
+    small = resize_longest_side(image, side)
     dark = dark_channel(small, patch)
-    stop = max(2, round(min(size) * block))
+    stop = max(2, round(min(small.shape[-2:]) * block))
     estimates = []
     for picture, darkness in zip(small, dark, strict=True):
         rows, cols = haziest_block(picture, stop)

@@ -7,7 +7,7 @@ from typing import Literal
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["resize"]
+__all__ = ["resize", "resize_longest_side"]
 
 Mode = Literal["bicubic", "bilinear", "nearest", "area"]
 
@@ -50,3 +50,31 @@ def resize(x: Tensor, size: tuple[int, int], mode: Mode = "bicubic") -> Tensor:
     if mode in ("nearest", "area"):
         return F.interpolate(x, size=(out_h, out_w), mode=mode)
     raise ValueError(f"unknown resize mode {mode!r}")
+
+
+def resize_longest_side(x: Tensor, side: int, min_size: int = 2) -> Tensor:
+    """Resize (bilinear, antialiased when shrinking) so the longest side is ``side`` pixels.
+
+    .. math:: (H', W') = \\big(\\max(m, [H s]), \\max(m, [W s])\\big), \\quad
+        s = \\frac{\\text{side}}{\\max(H, W)}
+
+    The aspect ratio is kept; up or down, so a figure computed at the working size does not
+    depend on the input's resolution. The output is clamped to [0, 1].
+
+    Args:
+        x: images in [0, 1].
+        side: the working longest side.
+        min_size: the least height and width (``m``).
+
+    Shape:
+        - x: ``(B, C, H, W)``
+        - output: ``(B, C, H', W')``
+
+    Example:
+        >>> resize_longest_side(torch.rand(1, 3, 300, 400), 128).shape
+        torch.Size([1, 3, 96, 128])
+    """
+    height, width = x.shape[-2:]
+    scale = side / max(height, width)
+    size = (max(min_size, round(height * scale)), max(min_size, round(width * scale)))
+    return resize(x.float(), size, mode="bilinear").clamp(0, 1)
