@@ -75,7 +75,7 @@ class Dehaze(LayerDecomposition):
         airlight: str = "fixed",
         airlight_generator: Callable[[], nn.Module] | None = None,
         airlight_value: Sequence[float] | Tensor | None = None,
-        airlight_estimator: str = "dark_channel",
+        airlight_estimator: str = "bounded",
         anchor_steps: int = 1000,
         transmission_prior: bool = False,
         transmission_steps: int | None = None,
