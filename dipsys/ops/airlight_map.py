@@ -88,5 +88,5 @@ def banded_airlight_map(
         fit = torch.linalg.lstsq(design * root, torch.stack(colours) * root).solution  # (2, 3)
         direction = fit[0].view(3, 1, 1) + fit[1].view(3, 1, 1) * rows
         direction = direction / direction.norm(dim=0, keepdim=True).clamp_min(1e-6)
-        maps.append((direction * airlight.norm()).expand(3, height, width))
-    return torch.stack(maps).clamp(0, 1).to(image)
+        maps.append(direction * airlight.norm())  # (3, H, 1): constant along each row
+    return torch.stack(maps).clamp(0, 1).expand(-1, -1, -1, width).to(image)

@@ -63,10 +63,10 @@ class VideoDehaze(VideoDecomposition, Dehaze):
         """Per-frame codes, A₀ (the haziest frame's estimate), per-frame transmission prior."""
         self._build_frame_codes(self.trainer.datamodule.num_frames)
         if torch.isnan(self.airlight0).any():
-            estimates = self.estimate_airlight(self.trainer.datamodule.original)  # (T, 3, 1, 1)
-            frames = self.trainer.datamodule.original
+            frames = self.trainer.datamodule.original  # (T, 3, H, W)
             haziest = int(dark_channel(frames.float()).mean(dim=(1, 2, 3)).argmax())
-            self.airlight0 = estimates[haziest : haziest + 1].to(self.airlight0)
+            estimate = self.estimate_airlight(frames[haziest : haziest + 1])  # (1, 3, 1, 1)
+            self.airlight0 = estimate.to(self.airlight0)
         if self.use_transmission_prior:
             frames = self.trainer.datamodule.image.to(self.airlight0)
             airlight = self.airlight0.expand(frames.shape[0], -1, -1, -1)
