@@ -2,7 +2,8 @@
 
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.dehaze import Dehaze
-from dipsys.tasks.segmentation import Segmentation, SegmentationNLayer
+from dipsys.tasks.segmentation import Segmentation
+from dipsys.tasks.segmentation_nlayer import SegmentationNLayer
 from dipsys.tasks.transparency import Transparency
 from dipsys.tasks.video_dehaze import VideoDehaze
 from dipsys.tasks.video_segmentation import VideoSegmentation

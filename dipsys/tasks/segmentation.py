@@ -1,9 +1,10 @@
 """Segmentation as layer decomposition: I ≈ Σ_k m_k·y_k with a per-pixel label distribution m.
 
-Two tasks share this module. :class:`Segmentation` is Double-DIP's fg/bg model, one sigmoid mask
-(m_0 = m, m_1 = 1 − m). :class:`SegmentationNLayer` has K layer generators and one K-channel
-softmax (multinomial) mask. Both fit in two stages inside one run (the split is a fraction of the
-step budget, so the schedule scales with ``trainer.max_steps``):
+:class:`HintedSegmentation` is shared by two tasks. :class:`Segmentation` (here) is Double-DIP's
+fg/bg model, one sigmoid mask (m_0 = m, m_1 = 1 − m);
+:class:`dipsys.tasks.segmentation_nlayer.SegmentationNLayer` has K layer generators and one
+K-channel softmax (multinomial) mask. Both fit in two stages inside one run (the split is a
+fraction of the step budget, so the schedule scales with ``trainer.max_steps``):
 
 1. **Hints** (steps < ``hint_fraction``·T): each layer fits the image where its hint is set,
    ``hint_layers`` = Σ_k ExtL1(y_k, I, h_k), and the mask fits the hints, ``hint_mask`` =
@@ -33,7 +34,7 @@ Each pixel takes the most probable label (for K = 2: m > 0.5).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -41,11 +42,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dipsys.errors import InputError
-from dipsys.losses.terms import binary_mask_loss, extended_l1, onehot_loss
-from dipsys.nn.noise import NoiseSpec
+from dipsys.losses.terms import binary_mask_loss, extended_l1
 from dipsys.ops.grabcut import grabcut
 from dipsys.ops.guided_filter import guided_filter
-from dipsys.ops.hints import hint_names as default_hint_names
 from dipsys.ops.labels import binary_iou, labels_from_gray, mean_iou
 from dipsys.ops.refine import refine_probability
 from dipsys.ops.resize import resize
@@ -58,7 +57,7 @@ REFINEMENTS = ("graph_cut", "guided")
 _CUT_SHARE = 0.75
 
 
-class _HintedSegmentation(TwoStages, LayerDecomposition):
+class HintedSegmentation(TwoStages, LayerDecomposition):
     """Hints, the two-stage schedule, compositing and export shared by the segmentation tasks.
 
     Args:
@@ -236,7 +235,7 @@ class _HintedSegmentation(TwoStages, LayerDecomposition):
         return {"grabcut": self._label_image(labels)}
 
 
-class Segmentation(_HintedSegmentation):
+class Segmentation(HintedSegmentation):
     """Double-DIP foreground/background segmentation.
 
     .. math:: I \\approx m \\cdot y_{fg} + (1 - m) \\cdot y_{bg}
@@ -247,7 +246,7 @@ class Segmentation(_HintedSegmentation):
         generators: ``foreground``, ``background`` (→ 3 channels) and ``mask`` (→ 1 channel).
         hint_names: the hints of the foreground and the background layer (a three-layer system
             runs pairs such as ``[mg, bg]``).
-        **kwargs: see :class:`_HintedSegmentation`.
+        **kwargs: see :class:`HintedSegmentation`.
 
     Shape:
         - layers: ``foreground``, ``background`` (n, 3, h, w); ``mask`` (n, 1, h, w)
@@ -280,78 +279,4 @@ class Segmentation(_HintedSegmentation):
             **self._layers_at(tuple(original.shape[-2:])),
             "mask": self._label_image(labels),
             "mask_soft": masks[0, :1],
-        }
-
-
-class SegmentationNLayer(_HintedSegmentation):
-    """K layers and a K-channel softmax (multinomial) mask.
-
-    .. math::
-        I \\approx \\sum_{k=0}^{K-1} m_k \\cdot y_k, \\qquad
-        m = \\operatorname{softmax}(G_m(z_m))
-
-    ``onehot`` is the mask's normalised entropy (see :func:`dipsys.losses.onehot_loss`). Label 0
-    is the foreground (hint ``fg``), label K − 1 the background (``bg``).
-
-    Args:
-        layers: K >= 2.
-        layer_generator: factory of one layer generator (→ 3 channels).
-        mask_generator: factory of the mask generator, called with ``out_channels=K`` and
-            ``sigmoid=False`` (the softmax is applied here).
-        layer_input: NoiseSpec of the layer generators' inputs.
-        mask_input: NoiseSpec of the mask generator's input.
-        layer_perturb, mask_perturb: factors of σ_t for the layers' and the mask's inputs.
-        **kwargs: see :class:`_HintedSegmentation` (not ``generators``, ``inputs``, ``perturb``).
-
-    Shape:
-        - layers: ``layer<k>`` (n, 3, h, w); ``mask`` (n, K, h, w), summing to 1 over K
-        - exported: ``layer<k>``, ``foreground`` (= layer0), ``background`` (= layer K−1),
-          ``mask`` (label 0, binary) and ``labels`` (label k as gray level k/(K−1))
-    """
-
-    label_layer = "labels"
-
-    def __init__(
-        self,
-        layers: int,
-        layer_generator: Callable[[], nn.Module],
-        mask_generator: Callable[..., nn.Module],
-        layer_input: NoiseSpec,
-        mask_input: NoiseSpec,
-        layer_perturb: float = 1.0,
-        mask_perturb: float = 1.0,
-        **kwargs: Any,
-    ) -> None:
-        count = int(layers)
-        if count < 2:
-            raise InputError(f"task.layers must be at least 2, got {layers}")
-        names = [f"layer{k}" for k in range(count)]
-        generators = {name: layer_generator() for name in names}
-        generators["mask"] = mask_generator(out_channels=count, sigmoid=False)
-        inputs = {name: layer_input for name in names} | {"mask": mask_input}
-        perturb = {name: layer_perturb for name in names} | {"mask": mask_perturb}
-        hints = kwargs.pop("hint_names", None) or default_hint_names(count)
-        super().__init__(generators, names, hints, inputs=inputs, perturb=perturb, **kwargs)
-
-    def decompose(self, outputs: dict[str, Tensor], batch: dict[str, Any]) -> dict[str, Tensor]:
-        layers = dict(outputs)
-        layers["mask"] = torch.softmax(outputs["mask"].float(), dim=1)
-        return layers
-
-    def probabilities(self, layers: Mapping[str, Tensor]) -> Tensor:
-        return layers["mask"]
-
-    def onehot(self, layers: Mapping[str, Tensor]) -> Tensor:
-        return onehot_loss(layers["mask"])
-
-    def export(self, original: Tensor) -> dict[str, Tensor]:
-        masks = self.final_probabilities(original)
-        labels = masks.argmax(dim=1)[0]
-        layers = self._layers_at(tuple(original.shape[-2:]))
-        return {
-            **layers,
-            "foreground": layers[self.layer_names[0]],
-            "background": layers[self.layer_names[-1]],
-            "mask": (labels == 0).float()[None],
-            "labels": self._label_image(labels),
         }
