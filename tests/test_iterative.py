@@ -11,7 +11,10 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from dipsys.data.synthetic.haze_suite import haze_suite
 from dipsys.errors import InputError
+from dipsys.ops.airlight import AIRLIGHT_ESTIMATORS
+from dipsys.ops.dark_channel import haze_left
 from dipsys.run import train
 from dipsys.systems import IterativeDehazing, StageResult, step_schedule
 from dipsys.systems.system import checkpoint_step
@@ -197,3 +200,19 @@ def test_a_stopped_system_spends_the_unrun_steps(make_cfg):
     assert metrics["haze_left"] == stage["haze_left"]
     assert metrics["wall_s"] > stage["extended_from"]["wall_s"]
     assert not (run / "stage_1").exists()
+
+
+def test_default_haze_thresholds_bracket_clear_photos_and_hazy_inputs(make_cfg):
+    """The shipped haze_stop / haze_floor are read off the suite: every clear ground truth
+    scores below haze_stop and above haze_floor under the airlight of its hazy version, and
+    every hazy input above haze_stop (a stage that removed nothing is continued). A change of
+    the default airlight estimator that moves these scores fails here until they are re-set."""
+    cfg = make_cfg("task=dehaze_iterative")
+    estimate = AIRLIGHT_ESTIMATORS[cfg.task.module.airlight_estimator]
+    clear, hazy = [], []
+    for case in haze_suite(128, 24).values():
+        airlight = estimate(case["hazy"][None])
+        clear.append(float(haze_left(case["clean"][None], airlight)[0]))
+        hazy.append(float(haze_left(case["hazy"][None], airlight)[0]))
+    assert cfg.task.haze_floor < min(clear)
+    assert max(clear) < cfg.task.haze_stop < min(hazy)
