@@ -28,9 +28,10 @@ class Dehaze(LayerDecomposition):
     """Clean image J, transmission t and airlight A from one hazy image I.
 
     Model: I ≈ t·J + (1 − t)·A, with J = G_J(z_J) (3 channels), t = G_t(z_t) (1 channel) and A
-    either fixed (an estimate, or given), a fixed map whose colour varies with the height
-    (``banded``: :func:`dipsys.ops.airlight_map.banded_airlight_map`, for a sky that changes
-    colour), or a learned, spatially varying map A = G_A(z_A) anchored to the estimate for the
+    either a fixed map whose colour may vary with the height (``banded``, the default:
+    :func:`dipsys.ops.airlight_map.banded_airlight_map`, the estimate's colour unless bands of
+    dense haze agree on another, as under a dusk sky), one fixed colour (``fixed``: the estimate,
+    or given), or a learned, spatially varying map A = G_A(z_A) anchored to the estimate for the
     first ``anchor_steps`` steps.
 
     Loss terms (weights from ``loss_weights``): ``recon`` = MSE(Î, I), ``smooth_t`` = Std(t);
@@ -48,15 +49,15 @@ class Dehaze(LayerDecomposition):
 
     Args:
         generators: ``clean`` (→3 channels) and ``transmission`` (→1 channel).
-        airlight: ``fixed``, ``banded`` or ``learned``.
+        airlight: ``banded``, ``fixed`` or ``learned``.
         airlight_generator: factory of the A-generator (→3 channels), used for ``learned``.
         airlight_value: A₀ as three numbers, or a (3, H, W) map (a system stage receiving the
             previous stage's A-map; resized to the working size); None estimates it with
             ``airlight_estimator`` on the original image when training starts.
         airlight_estimator: name in :data:`dipsys.ops.airlight.AIRLIGHT_ESTIMATORS`
             (``bounded``: the haziest region's colour, brightened until no dehazed pixel
-            passes white; ``dark_channel``: brightest of the haziest pixels; ...). ``banded``
-            takes its brightness from ``bounded`` whatever this says.
+            passes white; ``dark_channel``: brightest of the haziest pixels; ...); ``banded``
+            takes its brightness and the colour its bands are pulled to from this estimate.
         anchor_steps: steps during which a learned A is pulled towards A₀.
         transmission_prior: add the ``transmission_prior`` loss term.
         transmission_steps: steps during which it applies (None: all steps).
@@ -72,7 +73,7 @@ class Dehaze(LayerDecomposition):
     def __init__(
         self,
         generators: Mapping[str, nn.Module],
-        airlight: str = "fixed",
+        airlight: str = "banded",
         airlight_generator: Callable[[], nn.Module] | None = None,
         airlight_value: Sequence[float] | Tensor | None = None,
         airlight_estimator: str = "bounded",
@@ -123,11 +124,13 @@ class Dehaze(LayerDecomposition):
         """Estimate A₀ from the original image when it was not given."""
         if torch.isnan(self.airlight0).any():
             original = self.trainer.datamodule.original[None]
+            estimate = self.estimate_airlight(original)
             if self.airlight_mode == "banded":
-                banded = banded_airlight_map(original)
-                self.airlight0 = resize(banded, self.size, mode="bilinear").to(self.airlight0)
+                banded = banded_airlight_map(original, estimate)  # broadcast along the width
+                banded = resize(banded, self.size, mode="bilinear").contiguous()
+                self.airlight0 = banded.to(self.airlight0)  # a buffer checkpoints load into
             else:
-                self.airlight0 = self.estimate_airlight(original).to(self.airlight0)
+                self.airlight0 = estimate.to(self.airlight0)
         if self.use_transmission_prior:
             image = self.trainer.datamodule.image[None].to(self.airlight0)
             prior = dcp_dehaze(image, airlight=self.airlight0)["transmission"]

@@ -52,9 +52,10 @@ class VideoDehaze(VideoDecomposition, Dehaze):
         drift: float = 0.1,
         **kwargs: Any,
     ) -> None:
-        if kwargs.get("airlight") == "banded":
+        if kwargs.setdefault("airlight", "fixed") == "banded":
             raise InputError(
-                "video_dehaze takes one airlight colour: airlight=banded is for images"
+                "video_dehaze takes one airlight colour: task.module.airlight=banded is for "
+                "images (use fixed or learned)"
             )
         super().__init__(generators, **kwargs)
         self.init_video(frames, drifting, drift)
