@@ -101,7 +101,8 @@ def banded_airlight_map(
         colour_error: Angle (degrees) of ``A₀``'s colour error.
 
     Returns:
-        The airlight map, each channel in [0, 1].
+        The airlight map, each channel in [0, 1]: one column broadcast along the width (a view;
+        ``.contiguous()`` it before writing into it or loading a checkpoint into it).
 
     Shape:
         - image: ``(B, 3, H, W)``; global_airlight: ``(B, 3, 1, 1)``
