@@ -19,7 +19,9 @@ by the box's edges at each opacity (:func:`vote_opacity`) and a fixed palette â€
 energy their cut saves, and checks without ground truth that the logo's outline fades in
 the result.
 
-Everything here is NumPy on one ``(H, W, 3)`` float image in [0, 1].
+Everything here is NumPy on float images in [0, 1]: one ``(H, W, 3)`` image, or a stack
+``(N, H, W, 3)`` of photos under the same logo at the same place (one footprint, opacity and
+colour; the photos differ), whose evidence is pooled.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "fit_opacity",
     "null_step_opacity",
     "outline_pairs",
+    "pair_pixels",
     "vote_opacity",
 ]
 
@@ -55,7 +58,7 @@ def affine_remove(image: np.ndarray, weight: np.ndarray, opacity: float, colour)
         The photo ``J``, clipped to [0, 1].
 
     Shape:
-        - image, output: ``(H, W, 3)``; weight: ``(H, W)``
+        - image, output: ``(H, W, 3)`` or ``(N, H, W, 3)``; weight: ``(H, W)``
     """
     m = np.asarray(weight, np.float64)[..., None] * float(opacity)
     result = (image - m * np.asarray(colour, np.float64)) / (1.0 - m)
@@ -162,21 +165,30 @@ def null_step_opacity(
         ``(a, pairs)``: the opacity (0 when there are no pairs) and the pair count.
 
     Shape:
-        - image: ``(H, W, 3)``; footprint: ``(H, W)``
+        - image: ``(H, W, 3)`` or ``(N, H, W, 3)`` (pairs pooled); footprint: ``(H, W)``
     """
     if opacities is None:
         opacities = np.arange(0.03, 0.705, 0.005)
     p, q = outline_pairs(footprint, step=step)
     if len(p) == 0:
         return 0.0, 0
-    flat = image.reshape(-1, 3)
-    inside, outside = flat[p], flat[q]
+    inside, outside = pair_pixels(image, p, q)
     colour = np.asarray(colour, np.float64)
     costs = [
         np.linalg.norm(np.median((inside - a * colour) / (1.0 - a) - outside, axis=0))
         for a in opacities
     ]
-    return float(opacities[int(np.argmin(costs))]), int(len(p))
+    return float(opacities[int(np.argmin(costs))]), int(len(inside))
+
+
+def pair_pixels(image: np.ndarray, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The colours at flat indices ``p`` and ``q``, pooled over a stack of images.
+
+    Shape:
+        - image: ``(H, W, 3)`` or ``(N, H, W, 3)``; p, q: ``(P,)``; outputs ``(NÂ·P, 3)``
+    """
+    flat = image.reshape(-1, image.shape[-3] * image.shape[-2], 3)
+    return flat[:, p].reshape(-1, 3), flat[:, q].reshape(-1, 3)
 
 
 def _shifted_pairs(step: int, height: int, width: int):
@@ -222,17 +234,18 @@ def vote_opacity(
         voted for it (or the list of them per opacity with ``return_modes``).
 
     Shape:
-        - image: ``(H, W, 3)``
+        - image: ``(H, W, 3)`` or ``(N, H, W, 3)`` (every image's pairs vote)
     """
     if opacities is None:
         opacities = np.round(np.arange(0.05, 0.61, 0.01), 2)
-    height, width = image.shape[:2]
+    height, width = image.shape[-3:-1]
     ins, outs = [], []
-    for ps, pq in _shifted_pairs(step, height, width):
-        a_, b_ = image[ps].reshape(-1, 3), image[pq].reshape(-1, 3)
-        edge = np.abs(a_ - b_).sum(axis=1) > min_step
-        ins += [a_[edge], b_[edge]]
-        outs += [b_[edge], a_[edge]]
+    for one in image.reshape(-1, height, width, 3):
+        for ps, pq in _shifted_pairs(step, height, width):
+            a_, b_ = one[ps].reshape(-1, 3), one[pq].reshape(-1, 3)
+            edge = np.abs(a_ - b_).sum(axis=1) > min_step
+            ins += [a_[edge], b_[edge]]
+            outs += [b_[edge], a_[edge]]
     inside, outside = np.concatenate(ins), np.concatenate(outs)
     total = max(1, len(inside) // 2)
     best = (0, 0.0, np.ones(3))

@@ -16,6 +16,7 @@ from dipsys.ops.watermark_affine import (
     fit_opacity,
     null_step_opacity,
     outline_pairs,
+    pair_pixels,
     vote_opacity,
 )
 from dipsys.ops.watermark_footprint import footprint_cut
@@ -45,9 +46,9 @@ def removal_check(
         - image, result: ``(H, W, 3)``; footprint: ``(H, W)``
     """
     p, q = outline_pairs(footprint)
-    flat_i, flat_r = image.reshape(-1, 3), result.reshape(-1, 3)
-    before = float(np.abs(flat_i[p] - flat_i[q]).sum(axis=1).mean()) if len(p) else 0.0
-    after = float(np.abs(flat_r[p] - flat_r[q]).sum(axis=1).mean()) if len(p) else 0.0
+    (ip, iq), (rp, rq) = pair_pixels(image, p, q), pair_pixels(result, p, q)
+    before = float(np.abs(ip - iq).sum(axis=1).mean()) if len(p) else 0.0
+    after = float(np.abs(rp - rq).sum(axis=1).mean()) if len(p) else 0.0
     ratio = after / before if before > 0 else float("inf")
     passed = (
         len(p) >= min_pairs
@@ -110,7 +111,7 @@ def blind_remove(
     if opacities is None:
         opacities = np.round(np.arange(0.06, 0.42, 0.03), 2)
     cut = {"ring": ring, "area_cost": area_cost, **cut}
-    best = (-np.inf, 0.0, np.ones(3), np.zeros(image.shape[:2], bool))
+    best = (-np.inf, 0.0, np.ones(3), np.zeros(image.shape[-3:-1], bool))
     tried = []
     for a, voted, _ in vote_opacity(image, opacities, return_modes=True):
         for colour in (np.clip(voted, 0, 1), *palette):
@@ -124,12 +125,11 @@ def blind_remove(
             labels, fine_gain = footprint_cut(image, fine, colour, return_gain=True, **cut)
             if fine_gain > gain:
                 gain, a, footprint = fine_gain, float(fine), labels
-    flat = image.reshape(-1, 3)
     for _ in range(rounds):
         p, q = outline_pairs(footprint)
         if len(p) < 4:
             break
-        a_new, colour_new, _ = fit_opacity(flat[p], flat[q])
+        a_new, colour_new, _ = fit_opacity(*pair_pixels(image, p, q))
         if not 0.0 < a_new < 0.9:
             break
         colour_new = np.clip(colour_new, 0, 1)

@@ -102,34 +102,41 @@ def footprint_cut(
     Returns:
         The footprint (bool), and the gain when ``return_gain``.
 
+    A stack of images under the same logo at the same place shares one footprint: each
+    pair's costs (and the colour term) are averaged over the images, so the logo's outline,
+    which every image shows, adds up while each photo's own edges do not.
+
     Shape:
-        - image: ``(H, W, 3)``; sure_outside, output: ``(H, W)``
+        - image: ``(H, W, 3)`` or ``(N, H, W, 3)``; sure_outside, output: ``(H, W)``
     """
-    height, width = image.shape[:2]
+    stack = image.reshape(-1, *image.shape[-3:])
+    count = len(stack)
+    height, width = stack.shape[1:3]
     g = 1.0 / (1.0 - opacity)
-    mapped = g * image - g * opacity * np.asarray(colour, np.float64)
+    mapped = g * stack - g * opacity * np.asarray(colour, np.float64)
     unary = np.full(height * width, -float(area_cost))
     index = np.arange(height * width).reshape(height, width)
     firsts, seconds, weights = [], [], []
-    flat_i, flat_j = image.reshape(-1, 3), mapped.reshape(-1, 3)
+    flat_i, flat_j = stack.reshape(count, -1, 3), mapped.reshape(count, -1, 3)
     for k in steps:
         for p, q in ((index[:, :-k], index[:, k:]), (index[:-k], index[k:])):
             p, q = p.ravel(), q.ravel()
-            e00 = _robust(flat_i[p] - flat_i[q], cap)
+            e00 = _robust(flat_i[:, p] - flat_i[:, q], cap)
             e11 = e00
-            e10 = _robust(flat_j[p] - flat_i[q], cap) / np.sqrt(g)
-            e01 = _robust(flat_i[p] - flat_j[q], cap) / np.sqrt(g)
+            e10 = _robust(flat_j[:, p] - flat_i[:, q], cap) / np.sqrt(g)
+            e01 = _robust(flat_i[:, p] - flat_j[:, q], cap) / np.sqrt(g)
             w = e01 + e10 - e00 - e11
             excess = np.minimum(w, 0.0) / 2.0
             e00, e11 = e00 + excess, e11 + excess
             w = np.maximum(w, 0.0)
             # E = e00 + (e10 − e00) y_p + (e11 − e10) y_q + w (1 − y_p) y_q, and
-            # (1 − y_p) y_q = ½ [y_p ≠ y_q] + ½ (y_q − y_p); unary holds cost(0) − cost(1)
-            np.subtract.at(unary, p, (e10 - e00) - w / 2.0)
-            np.subtract.at(unary, q, (e11 - e10) + w / 2.0)
+            # (1 − y_p) y_q = ½ [y_p ≠ y_q] + ½ (y_q − y_p); unary holds cost(0) − cost(1);
+            # a stack's images share the labels, so their tables are averaged
+            np.subtract.at(unary, p, ((e10 - e00) - w / 2.0).mean(axis=0))
+            np.subtract.at(unary, q, ((e11 - e10) + w / 2.0).mean(axis=0))
             firsts.append(p)
             seconds.append(q)
-            weights.append(w / 2.0)
+            weights.append(w.mean(axis=0) / 2.0)
     if sure_outside is None:
         sure_outside = np.zeros((height, width), bool)
         sure_outside[:ring], sure_outside[height - ring :] = True, True
@@ -141,16 +148,17 @@ def footprint_cut(
         # the photo's colours: a mixture fitted to the current estimate over the crop; a pixel
         # takes the explanation under which its photo colour is likelier (with the map's
         # Jacobian g³)
-        estimate = np.where(labels[..., None], mapped, image).reshape(-1, 3)
+        estimate = np.where(labels[..., None], mapped, stack).reshape(-1, 3)
         model = gaussian_mixture(
             estimate[:: max(1, len(estimate) // 20000)].astype(np.float32), 5, 0
         )
         ratio = (
             mixture_log_likelihood(np.clip(mapped, 0, 1).reshape(-1, 3), model)
             + 3.0 * np.log(g)
-            - mixture_log_likelihood(image.reshape(-1, 3), model)
+            - mixture_log_likelihood(stack.reshape(-1, 3), model)
         )
-        colour_term = colour_weight * np.clip(ratio, -8.0, 8.0).reshape(height, width)
+        ratio = np.clip(ratio, -8.0, 8.0).reshape(count, height, width).mean(axis=0)
+        colour_term = colour_weight * ratio
         labels = _min_cut(unary + colour_term, firsts, seconds, weights, sure_outside)
         unary_used = unary + colour_term
     if colour_rounds == 0:
