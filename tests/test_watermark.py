@@ -235,3 +235,30 @@ def test_watermark_multi_writes_the_output_contract(make_cfg):
         assert cv2.imread(str(run / "layers" / f"{name}.png")).shape[:2] == (192, 256), name
     assert {"psnr", "ssim", "input"} <= set(metrics) and metrics["steps"] == 3
     assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_watermark_multi_with_a_box_removes_the_logo_at_full_resolution(make_cfg):
+    """The bundled three photos under one text watermark (box given): the joint removal
+    inside the box, the input outside it, its figures in metrics.json."""
+    box = [146, 80, 248, 121]
+    cfg = make_cfg("task=watermark_multi", "trainer.max_steps=3", f"task.bbox={box}")
+    metrics = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    removal = metrics["removal"]
+    assert removal["kept_input"] is False and 0.3 < removal["opacity"] < 0.6
+    assert metrics["psnr"] > metrics["input"]["psnr"] + 3
+    for i in (1, 2, 3):
+        clean = cv2.imread(str(run / "layers" / f"clean_{i}.png"))
+        image = cv2.imread(str(ROOT / "assets" / "watermark_multi" / f"image{i}.png"))
+        outside = torch.ones(clean.shape[:2], dtype=torch.bool)
+        outside[box[1] : box[3], box[0] : box[2]] = False
+        assert (clean[outside.numpy()] == image[outside.numpy()]).all()  # untouched outside
+    mask = cv2.imread(str(run / "layers" / "mask.png"), cv2.IMREAD_GRAYSCALE)
+    assert mask.shape == (192, 256) and mask[: box[1]].max() == 0
+
+
+def test_watermark_multi_box_outside_the_images_is_an_input_error(make_cfg, tmp_path):
+    cfg = make_cfg("task=watermark_multi", "trainer.max_steps=3", "task.bbox=[200,10,300,40]")
+    with pytest.raises(InputError, match="outside the 256×192 images"):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "metrics.json").exists()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -14,7 +15,9 @@ from dipsys.losses.terms import std_loss
 from dipsys.nn.noise import NoiseSpec
 from dipsys.ops.compositing import overlay_watermark
 from dipsys.ops.resize import resize
+from dipsys.ops.watermark_blind import checked_remove
 from dipsys.tasks.base import LayerDecomposition
+from dipsys.tasks.watermark import check_bbox
 
 
 class WatermarkMulti(LayerDecomposition):
@@ -28,6 +31,20 @@ class WatermarkMulti(LayerDecomposition):
     reference, whose loss is ``recon`` alone). The exported ``clean_<i>`` keeps the input where
     ``M < keep_threshold`` and takes C_i, resized to the original size, elsewhere.
 
+    **With a box** (``bbox``, the same place in every image) the clean images are computed at
+    the original resolution inside it, by the classical joint removal of a flat logo
+    (:func:`dipsys.ops.watermark_blind.checked_remove` on the stack of the N crops): one
+    footprint ``F``, opacity ``a`` and colour ``L`` shared by the images, found by a minimum
+    cut whose pair costs are averaged over the images (the logo's outline, which every photo
+    shows, adds up; each photo's own edges do not), then ``J_i = (I_i − a F L)/(1 − a F)``.
+    Of the two senses of the outline (a light logo over ``F`` or a dark one around it) the one
+    whose outline fades more is taken; when even that one keeps more than ``removal_max_ratio``
+    of the outline's step, the decomposition does not explain the box and the input is kept
+    (``removal.kept_input`` in metrics.json). Outside the box the input is returned unchanged;
+    ``mask`` is ``a·F`` and ``watermark`` is ``L`` over the box. The DIPs' working-size
+    layers are not used then: on real photos under faint logos they do not explain the box
+    (docs/results_watermark.md).
+
     Args:
         clean_generator: factory of one clean-image generator (→ 3 channels), called per image.
         watermark_generator: factory of the watermark generator (→ 3 channels).
@@ -36,6 +53,10 @@ class WatermarkMulti(LayerDecomposition):
         shared_input: NoiseSpec of the watermark's and the opacity's inputs.
         images: N, the number of input images (stacked on channels by the data module).
         keep_threshold: the input is kept where the exported opacity is below this.
+        bbox: ``[x0, y0, x1, y1]`` around the watermark in every image (pixels, end exclusive,
+            a few pixels of margin around the logo), or None.
+        removal_max_ratio: with a box, the largest share of the outline's step the removal may
+            leave before the input is kept.
         clean_perturb, shared_perturb: factors of σ_t for those inputs (the reference perturbs
             the clean inputs only).
         **kwargs: the base class's (size, loss_weights, optimizer, select_every, seed).
@@ -57,6 +78,8 @@ class WatermarkMulti(LayerDecomposition):
         shared_input: NoiseSpec,
         images: int = 2,
         keep_threshold: float = 0.1,
+        bbox: Sequence[float] | None = None,
+        removal_max_ratio: float = 0.9,
         clean_perturb: float = 1.0,
         shared_perturb: float = 0.0,
         **kwargs: Any,
@@ -73,12 +96,22 @@ class WatermarkMulti(LayerDecomposition):
         perturb |= {"watermark": shared_perturb, "mask": shared_perturb}
         super().__init__(generators=generators, inputs=inputs, perturb=perturb, **kwargs)
         self.images, self.keep_threshold = count, float(keep_threshold)
+        self.bbox = None if bbox is None else check_bbox(bbox)
+        self.removal_max_ratio = float(removal_max_ratio)
+        self.removal: dict[str, Any] | None = None
 
     def setup(self, stage: str) -> None:
         """The data must hold as many images as the task has clean generators."""
         held = self.trainer.datamodule.image.shape[0] // 3
         if held != self.images:
             raise InputError(f"the task models {self.images} images but the data holds {held}")
+        if self.bbox is not None:
+            height, width = self.trainer.datamodule.original.shape[-2:]
+            x0, y0, x1, y1 = self.bbox
+            if x1 > width or y1 > height:
+                raise InputError(f"task.bbox {self.bbox} lies outside the {width}×{height} images")
+            if x1 - x0 < 8 or y1 - y0 < 8:
+                raise InputError(f"task.bbox {self.bbox} is too small: 8×8 pixels or more")
 
     def composite(self, layers: dict[str, Tensor]) -> Tensor:
         watermark, mask = layers["watermark"], layers["mask"]
@@ -98,6 +131,8 @@ class WatermarkMulti(LayerDecomposition):
         }
 
     def export(self, original: Tensor) -> dict[str, Tensor]:
+        if self.bbox is not None:
+            return self._remove_in_box(original)
         size = tuple(original.shape[-2:])
         mask = resize(self.best["mask"], size, mode="bilinear").clamp(0, 1)
         keep = (mask < self.keep_threshold).to(mask)
@@ -106,3 +141,41 @@ class WatermarkMulti(LayerDecomposition):
             clean = resize(self.best[name], size)
             result[name] = (keep * image[None].to(mask) + (1 - keep) * clean)[0]
         return result
+
+    def _remove_in_box(self, original: Tensor) -> dict[str, Tensor]:
+        """The joint classical removal inside the box, at the original resolution."""
+        x0, y0, x1, y1 = (round(v) for v in self.bbox)
+        images = original.detach().cpu().double().view(self.images, 3, *original.shape[-2:])
+        crops = images[:, :, y0:y1, x0:x1].permute(0, 2, 3, 1).numpy()
+        out = checked_remove(crops, max_ratio=self.removal_max_ratio)
+        chosen = out["blind"] if out["candidate"] != "rival" else out["blind"]["rival"]
+        footprint = torch.from_numpy(np.asarray(chosen["footprint"], np.float64))
+        opacity, colour = float(chosen["opacity"]), np.asarray(chosen["colour"], np.float64)
+        self.removal = {
+            "kept_input": bool(out["kept_input"]),
+            "edge_ratio": round(float(out["check"]["edge_ratio"]), 4),
+            "max_ratio": self.removal_max_ratio,
+            "opacity": round(opacity, 4),
+            "colour": [round(float(c), 4) for c in colour],
+            "footprint_pixels": int(footprint.sum()),
+        }
+        if out["kept_input"]:
+            self.removal["kept_input_reason"] = (
+                f"removing the recovered logo leaves {out['check']['edge_ratio']:.2f} of its "
+                f"outline's step (more than {self.removal_max_ratio}): the box is not explained"
+            )
+        cleaned = torch.from_numpy(np.asarray(out["result"])).permute(0, 3, 1, 2)
+        result = images.clone()
+        result[:, :, y0:y1, x0:x1] = cleaned
+        mask = torch.zeros(1, *original.shape[-2:], dtype=torch.float64)
+        watermark = torch.zeros(3, *original.shape[-2:], dtype=torch.float64)
+        if not out["kept_input"]:
+            mask[0, y0:y1, x0:x1] = opacity * footprint
+            watermark[:, y0:y1, x0:x1] = torch.from_numpy(colour)[:, None, None]
+        exported = {name: result[i] for i, name in enumerate(self.clean_names)}
+        exported |= {"watermark": watermark, "mask": mask}
+        return {name: layer.to(original) for name, layer in exported.items()}
+
+    def report(self, layers: dict[str, Tensor], datamodule: Any) -> dict[str, Any]:
+        """With a box: what the removal inside it found and whether it kept the input."""
+        return {"removal": self.removal} if self.removal is not None else {}
