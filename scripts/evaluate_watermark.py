@@ -8,10 +8,11 @@ scales, four positions). Every case runs ``task=watermark`` with the box given
 (``task.bbox``), through ``dipsys.run.train``; the baselines are ``cv2.inpaint`` (Telea and
 Navier–Stokes, radius 5) of the logo's footprint (its pixels with α > 0, dilated by one pixel)
 — they are told exactly which pixels the logo covers, dipsys only the box. Multi-image sets
-run ``task=watermark_multi`` on three photos under the same logo (no box) and are scored in the
-logo's box of each photo. All figures are PSNR (dB) and SSIM inside the box against the clean
-photo (torchmetrics, on the box's crop). The dev photos are research-use only: nothing of them
-is written outside ``--out`` (default under ``outputs/``, git-ignored).
+run ``task=watermark_multi`` on three photos under the same logo at the same place, with that
+box given (``task.bbox``; ``--multi-no-box`` leaves it out), and are scored in the box of each
+photo beside the same inpainting baselines. All figures are PSNR (dB) and SSIM inside the box
+against the clean photo (torchmetrics, on the box's crop). The dev photos are research-use only:
+nothing of them is written outside ``--out`` (default under ``outputs/``, git-ignored).
 
 Writes ``<out>/results.json`` and the report ``--doc`` (default ``docs/results_watermark.md``).
 """
@@ -127,23 +128,35 @@ def evaluate_set(index: int, group: list[Case], args: argparse.Namespace) -> dic
     for i, item in enumerate(made, 1):
         write_png(folder / f"input{i}.png", item["image"])
         paths.append(quoted(folder / f"input{i}.png"))
+    box = made[0]["box"]  # one place in every photo
     overrides = ["task=watermark_multi", f"data.images=[{','.join(paths)}]", "data.gt=null"]
+    if not args.multi_no_box:
+        overrides.append(f"task.bbox=[{','.join(map(str, box))}]")
     overrides += [f"seed={args.seed}", *args.multi_overrides]
     metrics, wall = run(overrides, args.out / "runs" / f"multi{index}")
     images = []
     for i, item in enumerate(made, 1):
         result = read_image(args.out / "runs" / f"multi{index}" / "layers" / f"clean_{i}.png")
-        clean, box = to_tensor(item["clean"]), item["box"]
+        image, clean = to_tensor(item["image"]), to_tensor(item["clean"])
+        estimates = {"input": image, "dipsys": result, **baselines(image, item["footprint"])}
         images.append(
             {
                 "photo": group[i - 1].photo.stem,
-                "input": in_box(to_tensor(item["image"]), clean, box),
-                "dipsys": in_box(result, clean, box),
+                **{name: in_box(x, clean, box) for name, x in estimates.items()},
             }
         )
     logo = f"{group[0].logo.stem} ×{group[0].scale:g} opacity {group[0].opacity:g}"
-    kept = metrics.get("kept_input", False)
-    return {"set": index, "logo": logo, "images": images, "kept_input": kept, "wall_s": wall}
+    removal = metrics.get("removal") or {}
+    return {
+        "set": index,
+        "logo": logo,
+        "box": box,
+        "true_opacity": round(float(made[0]["alpha"].max()), 4),
+        "images": images,
+        "kept_input": removal.get("kept_input", metrics.get("kept_input", False)),
+        "removal": removal,
+        "wall_s": round(wall, 1),
+    }
 
 
 def figure_cells(rows: list[dict], methods, pick=None) -> list[str]:
@@ -200,21 +213,47 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
             "",
         ]
     if multi:
+        with_box = any(s["removal"] for s in multi)
+        how = "box given, same place in every photo" if with_box else "no box"
         lines += [
-            "## watermark_multi (three photos under one logo, no box)",
+            f"## watermark_multi (three photos under one logo, {how})",
             "",
-            "| set | logo | photo | input | dipsys |",
-            "|---|---|---|---|---|",
+            "| set | logo | photo | input | dipsys | inpaint Telea | inpaint NS "
+            "| opacity (found / true) | edge ratio | kept input |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
+        multi_methods = ("input", "dipsys", "inpaint_telea", "inpaint_ns")
         for s in multi:
+            removal = s["removal"]
+            found = f"{removal['opacity']:.3f} / {s['true_opacity']:.3f}" if removal else ""
+            ratio = f"{removal['edge_ratio']:.2f}" if removal else ""
+            kept = "yes" if s["kept_input"] else ""
             for item in s["images"]:
-                cells = [
-                    f"{item[m]['psnr']:.2f} / {item[m]['ssim']:.3f}" for m in ("input", "dipsys")
-                ]
+                cells = [f"{item[m]['psnr']:.2f} / {item[m]['ssim']:.3f}" for m in multi_methods]
                 lines.append(
-                    f"| {s['set']} | {s['logo']} | {item['photo']} | " + " | ".join(cells) + " |"
+                    f"| {s['set']} | {s['logo']} | {item['photo']} | "
+                    + " | ".join(cells)
+                    + f" | {found} | {ratio} | {kept} |"
                 )
-        lines.append("")
+        items = [item for s in multi for item in s["images"]]
+        for label, pick in (("mean", statistics.mean), ("min", min)):
+            cells = [
+                f"**{pick(i[m]['psnr'] for i in items):.2f}** / "
+                f"{pick(i[m]['ssim'] for i in items):.3f}"
+                for m in multi_methods
+            ]
+            lines.append(f"| {label} | | | " + " | ".join(cells) + " | | | |")
+        gains = [i["dipsys"]["psnr"] - i["input"]["psnr"] for i in items]
+        walls = [s["wall_s"] for s in multi]
+        lines += [
+            "",
+            f"dipsys − input inside the box: mean {statistics.mean(gains):+.2f} dB, min "
+            f"{min(gains):+.2f} dB, above the input by 0.01 dB or more on "
+            f"{sum(g >= 0.01 for g in gains)} of {len(gains)} images (the input kept on "
+            f"{sum(s['kept_input'] for s in multi)} of {len(multi)} sets); wall "
+            f"{min(walls):.0f}–{max(walls):.0f} s per set of three.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -228,6 +267,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overrides", nargs="*", default=[], help="for task=watermark")
     parser.add_argument("--multi-overrides", nargs="*", default=[], help="for watermark_multi")
+    parser.add_argument(
+        "--multi-no-box", action="store_true", help="watermark_multi without task.bbox"
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluate_watermark")
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "results_watermark.md")
     args = parser.parse_args()
@@ -253,7 +295,8 @@ def main() -> None:
         for item in multi[-1]["images"]:
             print(
                 f"set {index} {item['photo']}: input {item['input']['psnr']:.2f}  "
-                f"dipsys {item['dipsys']['psnr']:.2f}",
+                f"dipsys {item['dipsys']['psnr']:.2f}  telea {item['inpaint_telea']['psnr']:.2f}  "
+                f"kept {multi[-1]['kept_input']}  {multi[-1]['wall_s']} s",
                 flush=True,
             )
     args.out.mkdir(parents=True, exist_ok=True)

@@ -114,17 +114,28 @@ def single_cases(photos: list[Path], logos: list[Path], count: int) -> list[Case
 
 
 def multi_sets(photos: list[Path], logos: list[Path], sets: int) -> list[list[Case]]:
-    """``sets`` groups of three same-size photos, each group under one logo at one place
-    (the protocol's ×1.5 at (128, 128); opacity 0.3, 0.45, 0.6 by group)."""
+    """``sets`` groups of three same-size photos, each group under one logo at one place.
+
+    The first ``P`` groups (``P`` = the same-size photos // 3) use the protocol's ×1.5 at
+    (128, 128), opacity 0.3, 0.45, 0.6 by group; later groups reuse the same photo triples
+    under other logos, at other scales (×1, ×1.25), places and opacities (0.3–0.6)."""
     by_size: dict[tuple[int, int], list[Path]] = {}
     for photo in photos:
         by_size.setdefault(read_rgb(photo).shape[:2], []).append(photo)
     pool = max(by_size.values(), key=len)
-    if len(pool) < 3 * sets:
-        raise SystemExit(f"error: {sets} sets need {3 * sets} same-size photos, found {len(pool)}")
+    triples = len(pool) // 3
+    if triples == 0:
+        raise SystemExit(f"error: a set needs 3 same-size photos, found {len(pool)}")
+    positions = ((128, 128), (40, 220), (250, 40), (180, 200))
     groups = []
     for index in range(sets):
-        members = pool[3 * index : 3 * index + 3]
-        logo, opacity = logos[(2 * index + 1) % len(logos)], (0.3, 0.45, 0.6)[index % 3]
-        groups.append([Case(p, logo, opacity, 1.5, (128, 128)) for p in members])
+        members = pool[3 * (index % triples) : 3 * (index % triples) + 3]
+        variant = index // triples
+        if variant == 0:
+            logo, opacity = logos[(2 * index + 1) % len(logos)], (0.3, 0.45, 0.6)[index % 3]
+            scale, position = 1.5, (128, 128)
+        else:
+            logo, opacity = logos[(3 * index + 2) % len(logos)], (0.3, 0.4, 0.5, 0.6)[index % 4]
+            scale, position = (1.0, 1.25, 1.5)[(variant - 1) % 3], positions[(index + 2 * variant) % 4]
+        groups.append([Case(p, logo, opacity, scale, position) for p in members])
     return groups
