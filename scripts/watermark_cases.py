@@ -136,6 +136,7 @@ def multi_sets(photos: list[Path], logos: list[Path], sets: int) -> list[list[Ca
             scale, position = 1.5, (128, 128)
         else:
             logo, opacity = logos[(3 * index + 2) % len(logos)], (0.3, 0.4, 0.5, 0.6)[index % 4]
-            scale, position = (1.0, 1.25, 1.5)[(variant - 1) % 3], positions[(index + 2 * variant) % 4]
+            scale = (1.0, 1.25, 1.5)[(variant - 1) % 3]
+            position = positions[(index + 2 * variant) % 4]
         groups.append([Case(p, logo, opacity, scale, position) for p in members])
     return groups
