@@ -86,10 +86,18 @@ def hydra_app(cfg: DictConfig) -> float | dict | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from dipsys.errors import TrainingDiverged, user_error
-    from dipsys.run import train
+    from dipsys.config_checks import check_input_paths, check_types
+    from dipsys.errors import InputError, TrainingDiverged, user_error
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:  # before the training stack is imported (seconds): a bad input fails at once
+        check_types(cfg)
+        check_input_paths(cfg)
+    except InputError as error:
+        leave_no_clutter(run_dir, f"error: {error}")
+        _fail(error)
+    from dipsys.run import train
+
     try:
         metrics = train(cfg)
     except Exception as error:

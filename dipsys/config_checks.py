@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -93,6 +94,53 @@ def check_types(cfg: DictConfig) -> None:
     for name, value in weights.items():
         if not _number(value):
             raise InputError(f"task.module.loss_weights.{name} must be a number, got {value!r}")
+
+
+#: data keys naming input files or folders, with the word their "not found" error uses
+_INPUT_KEYS = {
+    "data.image": "image",
+    "data.images": "image",
+    "data.video": "video",
+    "data.gt": "ground truth",
+    "data.gt2": "ground truth",
+    "data.gt_mask": "ground-truth mask",
+}
+#: entries of ``data.hints`` that are not mask files
+_HINT_OPTIONS = {"boxes", "scribbles", "scribble_width", "method", "layers"}
+
+
+def _given_paths(cfg: DictConfig, key: str) -> list[str]:
+    """The path(s) at ``key``: none when absent, null, mandatory-missing or not resolvable."""
+    try:
+        value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
+    except Exception:  # an interpolation that only the data module can explain
+        return []
+    if value is None or isinstance(value, bool | numbers.Number):
+        return []
+    if isinstance(value, str):
+        return [] if value == "???" else [value]
+    if isinstance(value, ListConfig | list | tuple):
+        return [str(item) for item in value if isinstance(item, str)]
+    return []
+
+
+def check_input_paths(cfg: DictConfig) -> None:
+    """Every input the data keys name exists, checked before any heavy import or work.
+
+    Only existence is checked here (the data module reads and checks the contents): a typo in
+    a path then ends in one line within a second instead of after loading the training stack.
+
+    Raises:
+        InputError: ``<what> not found: <path>`` for the first missing one.
+    """
+    keys = dict(_INPUT_KEYS)
+    hints = OmegaConf.select(cfg, "data.hints", default=None)
+    if isinstance(hints, DictConfig):
+        keys |= {f"data.hints.{name}": "hint mask" for name in hints if name not in _HINT_OPTIONS}
+    for key, what in keys.items():
+        for path in _given_paths(cfg, key):
+            if not Path(path).exists():
+                raise InputError(f"{what} not found: {path}")
 
 
 def _one_line(error: Exception) -> str:
