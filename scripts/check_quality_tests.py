@@ -52,6 +52,8 @@ def main() -> None:
             "-m",
             "pytest",
             "-q",
+            "-n",
+            "0",  # one test, in this process: the defect plugin patches it here
             "-p",
             "tests.breaks",
             "-p",

@@ -15,6 +15,10 @@ from dipsys.config import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DIPSYS_ROOT", str(ROOT))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # parallel workers share the machine's cores: one thread each, and in the runs they start
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 
 def write_png(path: Path, array: np.ndarray) -> Path:
