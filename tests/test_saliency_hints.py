@@ -1,4 +1,4 @@
-"""Saliency, segmentation hints, the GrabCut baseline and label scoring (dipsys.ops)."""
+"""Saliency, automatic segmentation hints and the GrabCut baseline (dipsys.ops)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,14 @@ from dipsys.errors import InputError
 from dipsys.ops import (
     SALIENCY_METHODS,
     binary_iou,
-    box_mask,
     cluster_hints,
     color_contrast,
     equalize,
-    exclusive,
     grabcut,
     hint_names,
-    labels_from_gray,
     mean_iou,
     region_depth,
     saliency_map,
-    scribble_mask,
     spectral_residual,
     threshold_hints,
 )
@@ -223,80 +219,6 @@ def test_cluster_hints_always_mark_every_name() -> None:
         cluster_hints(torch.rand(3, 20, 20), ["fg"])
 
 
-# -- boxes, scribbles, exclusivity --------------------------------------------------------------
-def test_box_mask_union_and_values() -> None:
-    mask = box_mask((10, 20), [[0, 0, 5, 4], [15, 6, 20, 10], [2.5, 1, 3.2, 2]])
-    assert mask.shape == (1, 10, 20) and mask.dtype == torch.float32
-    assert set(mask.unique().tolist()) == {0.0, 1.0}
-    assert mask.sum() == 5 * 4 + 5 * 4  # the fractional box lies inside the first one
-    assert mask[0, :4, :5].all() and mask[0, 6:, 15:].all() and not mask[0, 4, 5]
-    assert box_mask((10, 20), [[0, 0, 20, 10]]).all()
-    assert not box_mask((10, 20), []).any()
-
-
-@pytest.mark.parametrize(
-    ("boxes", "message"),
-    [
-        ([[0, 0, 5]], "4 numbers"),
-        ([[0, 0, 5, "a"]], "4 numbers"),
-        ([[0, 0, 5, True]], "4 numbers"),
-        ([0, 0, 5, 5], "list of boxes"),
-        ([[5, 0, 5, 4]], r"box \[5, 0, 5, 4\] is empty"),
-        ([[0, 6, 5, 2]], "is empty"),
-        ([[-1, 0, 5, 4]], r"box \[-1, 0, 5, 4\] lies outside the 20×10 image"),
-        ([[15, 5, 21, 10]], "outside the 20×10 image"),
-        ([[0, 0, 4, 11]], "outside the 20×10 image"),
-        ("0 0 5 5", "list of"),
-    ],
-)
-def test_box_mask_errors(boxes, message: str) -> None:
-    with pytest.raises(InputError, match=message):
-        box_mask((10, 20), boxes)
-
-
-def test_scribble_mask_lines_and_dots() -> None:
-    line = scribble_mask((30, 40), [[[5, 10], [30, 10]]], width=3)
-    assert line.shape == (1, 30, 40) and set(line.unique().tolist()) == {0.0, 1.0}
-    assert line[0, 9:12, 5:31].all() and not line[0, 13].any() and not line[0, :, 35:].any()
-    dot = scribble_mask((30, 40), [[[20, 15]]], width=5)
-    assert dot[0, 15, 20] == 1 and dot[0, 13:18, 18:23].sum() >= 13 and dot.sum() <= 25
-    both = scribble_mask((30, 40), [[[5, 10], [30, 10]], [[20, 15.4]]], width=3)
-    assert torch.equal(both, torch.maximum(line, scribble_mask((30, 40), [[[20, 15]]], width=3)))
-    wider = scribble_mask((30, 40), [[[5, 10], [30, 10]]], width=7)
-    assert wider.sum() > line.sum()
-    assert not scribble_mask((30, 40), []).any()
-
-
-@pytest.mark.parametrize(
-    ("scribbles", "width", "message"),
-    [
-        ([[[5, 10], [40, 10]]], 5, r"\[40, 10\] lies outside the 40×30 image"),
-        ([[[-1, 3]]], 5, "outside"),
-        ([[[3, 30]]], 5, "outside"),
-        ([[]], 5, "non-empty list"),
-        ([[[1, 2, 3]]], 5, "2 numbers"),
-        ([[["a", 2]]], 5, "2 numbers"),
-        ([[5, 10]], 5, "2 numbers"),
-        ([[[5, 10]]], 0, "width"),
-    ],
-)
-def test_scribble_mask_errors(scribbles, width: int, message: str) -> None:
-    with pytest.raises(InputError, match=message):
-        scribble_mask((30, 40), scribbles, width=width)
-
-
-def test_exclusive_drops_shared_pixels_from_all_hints() -> None:
-    a = torch.tensor([[[1.0, 1.0, 0.0, 0.0, 1.0]]])
-    b = torch.tensor([[[0.0, 1.0, 1.0, 0.0, 1.0]]])
-    c = torch.tensor([[[0.0, 0.0, 0.0, 1.0, 1.0]]])
-    out = exclusive({"fg": a, "mg": b, "bg": c})
-    assert list(out) == ["fg", "mg", "bg"]
-    assert out["fg"].tolist() == [[[1.0, 0.0, 0.0, 0.0, 0.0]]]
-    assert out["mg"].tolist() == [[[0.0, 0.0, 1.0, 0.0, 0.0]]]
-    assert out["bg"].tolist() == [[[0.0, 0.0, 0.0, 1.0, 0.0]]]
-    assert exclusive({}) == {}
-
-
 # -- GrabCut ------------------------------------------------------------------------------------
 def test_grabcut_segments_a_blob_from_sparse_hints() -> None:
     brick, _, grass = _textures()
@@ -334,50 +256,3 @@ def test_grabcut_degenerate_hints_fall_back_without_crashing() -> None:
     assert torch.equal(labels, torch.zeros(40, 50, dtype=torch.int64))
     labels = grabcut(image, {"fg": empty, "mg": some, "bg": empty})
     assert torch.equal(labels, torch.ones(40, 50, dtype=torch.int64))
-
-
-# -- labels and IoU -----------------------------------------------------------------------------
-def test_labels_from_gray_both_encodings() -> None:
-    labels = torch.tensor([[0, 1, 2], [2, 1, 0]])
-    as_levels = labels.float()[None] / 255  # stored as gray levels 0, 1, 2
-    as_spread = torch.tensor([0.0, 127.0, 255.0])[labels][None] / 255  # stored 0/127/255
-    for gray in (as_levels, as_spread, (labels * 127).to(torch.uint8)):
-        out = labels_from_gray(gray)
-        assert out.dtype == torch.int64 and torch.equal(out, labels)
-
-
-def test_labels_from_gray_rejects_many_values() -> None:
-    assert labels_from_gray(torch.arange(16.0).view(1, 4, 4) / 255).max() == 15
-    with pytest.raises(InputError, match="17 distinct gray values.*JPEG"):
-        labels_from_gray(torch.arange(17.0).view(1, 1, 17) / 255)
-
-
-def test_binary_iou_of_known_masks() -> None:
-    pred = torch.zeros(1, 4, 4)
-    target = torch.zeros(1, 4, 4)
-    pred[0, :2, :] = 1  # 8 pixels
-    target[0, 1:3, :] = 1  # 8 pixels, 4 shared
-    assert binary_iou(pred, target) == pytest.approx(4 / 12)
-    assert binary_iou(pred > 0.5, pred > 0.5) == 1.0
-    assert binary_iou(torch.zeros(3, 3), torch.ones(3, 3)) == 0.0
-
-
-def test_mean_iou_is_invariant_to_renaming_the_predicted_labels() -> None:
-    truth = torch.randint(0, 4, (20, 24), generator=torch.Generator().manual_seed(0))
-    renamed = torch.tensor([2, 0, 3, 1])[truth]  # pred label 2 is true label 0, ...
-    iou, perm = mean_iou(renamed, truth, 4)
-    assert iou == pytest.approx(1.0)
-    assert perm == [1, 3, 0, 2]  # perm[pred_label] = target_label
-    assert mean_iou(renamed, truth, 4, match=False)[0] < 0.5
-    # More labels than the exhaustive search covers: the greedy matching recovers it too.
-    truth = torch.arange(90).view(9, 10) % 9
-    shuffled = torch.tensor([4, 7, 0, 8, 1, 6, 2, 5, 3])[truth]
-    assert mean_iou(shuffled, truth, 9)[0] == pytest.approx(1.0)
-
-
-def test_mean_iou_of_an_imperfect_prediction() -> None:
-    truth = torch.tensor([[0, 0, 1, 1]])
-    pred = torch.tensor([[1, 1, 1, 0]])
-    iou, perm = mean_iou(pred, truth, 2)
-    # Renamed: [0, 0, 0, 1] → IoU(0) = 2/3, IoU(1) = 1/2.
-    assert perm == [1, 0] and iou == pytest.approx((2 / 3 + 1 / 2) / 2)
