@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # parallel workers share the machine's cores: one thread each (set before the numerical
+    # libraries load their thread pools), and in the runs they start
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+
 import cv2
 import numpy as np
 import pytest
@@ -16,9 +21,8 @@ from dipsys.config import compose_config
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DIPSYS_ROOT", str(ROOT))
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # parallel workers share the machine's cores: one thread each, and in the runs they start
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
+    cv2.setNumThreads(1)
 
 
 def write_png(path: Path, array: np.ndarray) -> Path:

@@ -257,8 +257,26 @@ def test_watermark_multi_with_a_box_removes_the_logo_at_full_resolution(make_cfg
     assert mask.shape == (192, 256) and mask[: box[1]].max() == 0
 
 
-def test_watermark_multi_box_outside_the_images_is_an_input_error(make_cfg, tmp_path):
+def test_watermark_multi_box_outside_the_images_is_an_input_error(make_cfg):
     cfg = make_cfg("task=watermark_multi", "trainer.max_steps=3", "task.bbox=[200,10,300,40]")
     with pytest.raises(InputError, match="outside the 256×192 images"):
         train(cfg)
     assert not (Path(cfg.paths.output_dir) / "metrics.json").exists()
+
+
+def test_watermark_multi_removes_in_the_box_once_per_run(monkeypatch):
+    """The removal depends on the images only: the TensorBoard image logs that export during
+    training must not run it again."""
+    import dipsys.tasks.watermark_multi as module
+
+    calls = []
+    real = module.checked_remove
+    monkeypatch.setattr(module, "checked_remove", lambda *a, **k: calls.append(1) or real(*a, **k))
+    task = _multi(images=2)
+    task.bbox = [8.0, 8.0, 40.0, 30.0]
+    original = torch.rand(6, 48, 64)
+    first, second = task.export(original), task.export(original)
+    assert len(calls) == 1 and first["clean_1"] is second["clean_1"]
+    assert torch.equal(first["clean_2"][:, :, 40:], original[3:6, :, 40:])  # outside the box
+    task.export(original.clone())  # other images: removed again
+    assert len(calls) == 2

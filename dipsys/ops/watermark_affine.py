@@ -162,7 +162,8 @@ def null_step_opacity(
     one does not.
 
     Returns:
-        ``(a, pairs)``: the opacity (0 when there are no pairs) and the pair count.
+        ``(a, pairs)``: the opacity (0 when there are no pairs) and the pair count (per image:
+        a stack's images share the pairs).
 
     Shape:
         - image: ``(H, W, 3)`` or ``(N, H, W, 3)`` (pairs pooled); footprint: ``(H, W)``
@@ -178,7 +179,7 @@ def null_step_opacity(
         np.linalg.norm(np.median((inside - a * colour) / (1.0 - a) - outside, axis=0))
         for a in opacities
     ]
-    return float(opacities[int(np.argmin(costs))]), int(len(inside))
+    return float(opacities[int(np.argmin(costs))]), int(len(p))
 
 
 def pair_pixels(image: np.ndarray, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

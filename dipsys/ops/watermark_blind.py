@@ -40,22 +40,30 @@ def removal_check(
     the opacity must lie in ``opacity_range`` and the outline must have ``min_pairs`` pairs.
 
     Returns:
-        ``(passed, figures)`` with the ratio, the opacity and the pair count.
+        ``(passed, figures)``: ``edge_ratio``, ``opacity``, ``pairs`` (per image) and
+        ``failed``, the first condition that failed in words (None when passed).
 
     Shape:
-        - image, result: ``(H, W, 3)``; footprint: ``(H, W)``
+        - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)`` (pairs pooled); footprint: ``(H, W)``
     """
     p, q = outline_pairs(footprint)
     (ip, iq), (rp, rq) = pair_pixels(image, p, q), pair_pixels(result, p, q)
     before = float(np.abs(ip - iq).sum(axis=1).mean()) if len(p) else 0.0
     after = float(np.abs(rp - rq).sum(axis=1).mean()) if len(p) else 0.0
     ratio = after / before if before > 0 else float("inf")
-    passed = (
-        len(p) >= min_pairs
-        and ratio <= max_ratio
-        and opacity_range[0] <= opacity <= opacity_range[1]
-    )
-    return passed, {"edge_ratio": ratio, "opacity": opacity, "pairs": int(len(p))}
+    failed = None
+    if len(p) < min_pairs:
+        failed = f"the recovered logo's outline has {len(p)} pixel pairs (fewer than {min_pairs})"
+    elif not opacity_range[0] <= opacity <= opacity_range[1]:
+        low, high = opacity_range
+        failed = f"the recovered opacity {opacity:.3f} lies outside {low}-{high}"
+    elif not ratio <= max_ratio:
+        failed = (
+            f"removing the recovered logo leaves {ratio:.2f} of its outline's step "
+            f"(more than {max_ratio})"
+        )
+    figures = {"edge_ratio": ratio, "opacity": opacity, "pairs": int(len(p)), "failed": failed}
+    return failed is None, figures
 
 
 #: colours tried besides the voted one: the RGB cube's corners and mid grey
@@ -88,7 +96,8 @@ def blind_remove(
     on the final footprint by :func:`null_step_opacity` (20 pairs or more).
 
     Args:
-        image: the crop of the user's box.
+        image: the crop of the user's box, or a stack of crops of photos under one logo at
+            the same place (one footprint, opacity and colour for all; their evidence pooled).
         rounds: refits of ``(a, L)``.
         opacities: candidate opacities (default 0.06–0.39 by 0.03).
         palette: colours tried at every opacity besides the voted one.
@@ -101,12 +110,12 @@ def blind_remove(
         **cut: further options of :func:`footprint_cut` (``steps``, ``cap``).
 
     Returns:
-        ``result`` (the photo estimate, ``(H, W, 3)``), ``footprint``, ``opacity``,
+        ``result`` (the photo estimate, shaped as ``image``), ``footprint``, ``opacity``,
         ``colour``, ``gain`` (the winning hypothesis's energy drop per crop pixel) and
         ``tried`` (``(gain per pixel, a, L)`` of every hypothesis).
 
     Shape:
-        - image: ``(H, W, 3)``
+        - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)``; footprint: ``(H, W)``
     """
     if opacities is None:
         opacities = np.round(np.arange(0.06, 0.42, 0.03), 2)
@@ -184,11 +193,12 @@ def checked_remove(image: np.ndarray, max_ratio: float = 0.5, **blind) -> dict:
 
     Returns:
         ``result`` (the input when nothing passes), ``kept_input``, ``check`` (the figures of
-        the chosen candidate, or of the winner when none passed), ``candidate``
-        (``"winner"``, ``"rival"`` or ``None``) and ``blind`` (the :func:`blind_remove` output).
+        :func:`removal_check` for the chosen candidate, or, when none passed, for the one whose
+        outline faded most), ``candidate`` (``"winner"``, ``"rival"`` or ``None``) and
+        ``blind`` (the :func:`blind_remove` output).
 
     Shape:
-        - image: ``(H, W, 3)``
+        - image, result: ``(H, W, 3)``, or ``(N, H, W, 3)`` for N photos under one logo
     """
     out = blind_remove(image, rival=True, **blind)
     candidates = [("winner", out)] + ([("rival", out["rival"])] if "rival" in out else [])
@@ -203,7 +213,7 @@ def checked_remove(image: np.ndarray, max_ratio: float = 0.5, **blind) -> dict:
         return {
             "result": image,
             "kept_input": True,
-            "check": checked[0][4],
+            "check": min(checked, key=lambda c: c[1])[4],
             "candidate": None,
             "blind": out,
         }
