@@ -139,12 +139,8 @@ def evaluate_set(index: int, group: list[Case], args: argparse.Namespace) -> dic
         result = read_image(args.out / "runs" / f"multi{index}" / "layers" / f"clean_{i}.png")
         image, clean = to_tensor(item["image"]), to_tensor(item["clean"])
         estimates = {"input": image, "dipsys": result, **baselines(image, item["footprint"])}
-        images.append(
-            {
-                "photo": group[i - 1].photo.stem,
-                **{name: in_box(x, clean, box) for name, x in estimates.items()},
-            }
-        )
+        figures = {name: in_box(x, clean, box) for name, x in estimates.items()}
+        images.append({"photo": group[i - 1].photo.stem, "figures": figures})
     logo = f"{group[0].logo.stem} ×{group[0].scale:g} opacity {group[0].opacity:g}"
     removal = metrics.get("removal") or {}
     return {
@@ -175,6 +171,16 @@ def figure_cells(rows: list[dict], methods, pick=None) -> list[str]:
     return cells
 
 
+def gain_summary(rows: list[dict]) -> str:
+    """dipsys − input inside the box over ``rows``: mean, min and how many rows it is above."""
+    gains = [r["figures"]["dipsys"]["psnr"] - r["figures"]["input"]["psnr"] for r in rows]
+    return (
+        f"dipsys − input inside the box: mean {statistics.mean(gains):+.2f} dB, min "
+        f"{min(gains):+.2f} dB, above the input by 0.01 dB or more on "
+        f"{sum(g >= 0.01 for g in gains)} of {len(gains)}"
+    )
+
+
 def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> str:
     lines = [
         "# Watermark removal on real photos (dev set)",
@@ -203,13 +209,10 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
             cells = figure_cells(single, METHODS, pick)
             wall = pick(r["wall_s"] for r in single)
             lines.append(f"| {label} | " + " | ".join(cells) + f" | | {wall:.1f} |")
-        gains = [r["figures"]["dipsys"]["psnr"] - r["figures"]["input"]["psnr"] for r in single]
         lines += [
             "",
-            f"dipsys − input inside the box: mean {statistics.mean(gains):+.2f} dB, min "
-            f"{min(gains):+.2f} dB, above the input by 0.01 dB or more on "
-            f"{sum(g >= 0.01 for g in gains)} of "
-            f"{len(gains)} cases (kept the input on {sum(r['kept_input'] for r in single)}).",
+            f"{gain_summary(single)} cases (kept the input on "
+            f"{sum(r['kept_input'] for r in single)}).",
             "",
         ]
     if multi:
@@ -229,7 +232,7 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
             ratio = f"{removal['edge_ratio']:.2f}" if removal else ""
             kept = "yes" if s["kept_input"] else ""
             for item in s["images"]:
-                cells = [f"{item[m]['psnr']:.2f} / {item[m]['ssim']:.3f}" for m in multi_methods]
+                cells = figure_cells([item], multi_methods)
                 lines.append(
                     f"| {s['set']} | {s['logo']} | {item['photo']} | "
                     + " | ".join(cells)
@@ -237,19 +240,12 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
                 )
         items = [item for s in multi for item in s["images"]]
         for label, pick in (("mean", statistics.mean), ("min", min)):
-            cells = [
-                f"**{pick(i[m]['psnr'] for i in items):.2f}** / "
-                f"{pick(i[m]['ssim'] for i in items):.3f}"
-                for m in multi_methods
-            ]
+            cells = figure_cells(items, multi_methods, pick)
             lines.append(f"| {label} | | | " + " | ".join(cells) + " | | | |")
-        gains = [i["dipsys"]["psnr"] - i["input"]["psnr"] for i in items]
         walls = [s["wall_s"] for s in multi]
         lines += [
             "",
-            f"dipsys − input inside the box: mean {statistics.mean(gains):+.2f} dB, min "
-            f"{min(gains):+.2f} dB, above the input by 0.01 dB or more on "
-            f"{sum(g >= 0.01 for g in gains)} of {len(gains)} images (the input kept on "
+            f"{gain_summary(items)} images (the input kept on "
             f"{sum(s['kept_input'] for s in multi)} of {len(multi)} sets); wall "
             f"{min(walls):.0f}–{max(walls):.0f} s per set of three.",
             "",
@@ -294,8 +290,9 @@ def main() -> None:
         multi.append(evaluate_set(index, group, args))
         for item in multi[-1]["images"]:
             print(
-                f"set {index} {item['photo']}: input {item['input']['psnr']:.2f}  "
-                f"dipsys {item['dipsys']['psnr']:.2f}  telea {item['inpaint_telea']['psnr']:.2f}  "
+                f"set {index} {item['photo']}: input {item['figures']['input']['psnr']:.2f}  "
+                f"dipsys {item['figures']['dipsys']['psnr']:.2f}  "
+                f"telea {item['figures']['inpaint_telea']['psnr']:.2f}  "
                 f"kept {multi[-1]['kept_input']}  {multi[-1]['wall_s']} s",
                 flush=True,
             )
