@@ -63,6 +63,36 @@ def make_noise(
     raise ValueError(f"unknown noise kind {kind!r}; expected one of {', '.join(NOISE_KINDS)}")
 
 
+def step_noise(
+    shape: tuple[int, ...],
+    key: tuple[int, ...],
+    shard: tuple[int, int] = (0, 1),
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """The perturbation ε ~ N(0, 1) of one step, reproducible from ``key`` alone.
+
+    The generator is seeded by ``hash(key)`` (e.g. ``(seed, step, generator index)``), so a
+    resumed run draws what an uninterrupted one drew. With ``shard = (r, N)`` the draw is made
+    for all N ranks (``N·shape[0]`` rows) and rank r keeps every N-th row from the r-th, so the
+    ranks together draw exactly what one process draws.
+
+    Example:
+        >>> a = step_noise((4, 2, 3, 3), (0, 7, 1))
+        >>> b = step_noise((2, 2, 3, 3), (0, 7, 1), shard=(1, 2))
+        >>> torch.equal(a[1::2], b)
+        True
+
+    Shape:
+        - output: ``shape``
+    """
+    rank, world = shard
+    gen = torch.Generator(device=device)
+    gen.manual_seed(hash(key) & 0x7FFF_FFFF_FFFF_FFFF)
+    full = (shape[0] * world, *shape[1:])
+    return torch.randn(full, generator=gen, device=device, dtype=dtype)[rank::world]
+
+
 @dataclass(frozen=True)
 class NoiseSpec:
     """How to draw a generator's fixed input code; see :func:`make_noise`.

@@ -2,7 +2,8 @@
 
 from dipsys.systems.iterative_dehazing import IterativeDehazing, step_schedule
 from dipsys.systems.restarts import Restarts, median_layers
-from dipsys.systems.system import Stage, StageResult, System
+from dipsys.systems.stage import Stage, StageResult
+from dipsys.systems.system import System
 from dipsys.systems.three_layer import ThreeLayerSegmentation
 
 __all__ = [

@@ -28,7 +28,7 @@ import torch
 
 from dipsys.errors import InputError
 from dipsys.ops.dark_channel import haze_left
-from dipsys.systems.system import Builder, Stage, StageResult
+from dipsys.systems.stage import Builder, Stage, StageResult
 
 AIRLIGHT_HANDOFFS = ("fixed", "reestimate", "carry")
 

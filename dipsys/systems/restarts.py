@@ -19,7 +19,7 @@ import torch
 
 from dipsys.callbacks.export import result_metrics
 from dipsys.errors import InputError
-from dipsys.systems.system import Builder, Stage, StageResult, indexed_stages
+from dipsys.systems.stage import Builder, Stage, StageResult, indexed_stages
 
 
 def median_layers(results: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

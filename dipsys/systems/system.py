@@ -24,15 +24,15 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 
 from dipsys.callbacks.export import RESULT_FILE, ExportResults, write_json, write_layer
+from dipsys.systems.stage import Combiner, Stage, StageResult, TrainerFactory
 
 log = logging.getLogger(__name__)
 
@@ -43,52 +43,6 @@ LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 def checkpoint_step(path: Path) -> int:
     """The global step a checkpoint was saved at (loaded with ``weights_only=True``)."""
     return int(torch.load(path, map_location="cpu", weights_only=True)["global_step"])
-
-
-@dataclass
-class StageResult:
-    """What a finished stage leaves: its metrics, final layers and folder."""
-
-    metrics: dict[str, Any]
-    layers: dict[str, torch.Tensor]
-    out_dir: Path
-    datamodule: pl.LightningDataModule | None = None
-    task: pl.LightningModule | None = None
-
-
-Builder = Callable[[Mapping[str, Any]], tuple[pl.LightningDataModule, pl.LightningModule]]
-TrainerFactory = Callable[[Path, int], pl.Trainer]
-#: ``combine(results) -> (layers, metrics)``: a system's own final result from all its stages
-Combiner = Callable[[list[StageResult]], tuple[dict[str, torch.Tensor], dict[str, Any]]]
-
-
-@dataclass
-class Stage:
-    """One stage: ``build(handoff) -> (datamodule, task)``, a step budget and the next handoff.
-
-    ``handoff(result)`` turns this stage's result into the keyword arguments the next stage's
-    ``build`` receives (e.g. the dehazed image as the next input, the airlight); ``None`` ends
-    the system after this stage (a system that decides itself when to stop).
-    """
-
-    name: str
-    build: Builder
-    max_steps: int
-    handoff: Callable[[StageResult], dict[str, Any] | None] = field(default=lambda result: {})
-
-
-def indexed_stages(
-    names: Sequence[str],
-    build: Builder,
-    budgets: Sequence[int],
-    handoff: Callable[[int], dict[str, Any]],
-) -> list[Stage]:
-    """Stages of one builder whose handoffs depend on the stage index only: the stage before
-    stage ``i`` hands it ``handoff(i)`` (the system's ``first_handoff`` is ``handoff(0)``)."""
-    return [
-        Stage(name, build, budget, handoff=lambda result, i=index: handoff(i + 1))
-        for index, (name, budget) in enumerate(zip(names, budgets, strict=True))
-    ]
 
 
 class System:

@@ -26,7 +26,7 @@ from dipsys.data.io import read_image, read_mask
 from dipsys.errors import InputError
 from dipsys.ops.grabcut import grabcut
 from dipsys.ops.labels import labels_from_gray, mean_iou
-from dipsys.systems.system import Builder, Stage, StageResult, indexed_stages
+from dipsys.systems.stage import Builder, Stage, StageResult, indexed_stages
 
 #: the pairwise runs, in order: (first layer, second layer) by hint name
 PAIRS = (("fg", "bg"), ("mg", "bg"), ("fg", "mg"))

@@ -49,7 +49,7 @@ from dipsys.losses.weighted import WeightedSum
 from dipsys.nn.batch_norm import BatchNorm2d
 from dipsys.nn.compile import CompiledOrEager
 from dipsys.nn.fused import fused_forward, fusion_groups
-from dipsys.nn.noise import NoiseSpec
+from dipsys.nn.noise import NoiseSpec, step_noise
 from dipsys.ops.dihedral import dihedral_inverse, dihedral_stack
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -210,11 +210,7 @@ class LayerDecomposition(pl.LightningModule):
         factor = self.perturb[name]
         if factor == 0.0:
             return z
-        rank, world = shard
-        gen = torch.Generator(device=z.device)
-        gen.manual_seed(hash((self.seed, step, index)) & 0x7FFF_FFFF_FFFF_FFFF)
-        shape = (z.shape[0] * world, *z.shape[1:])
-        noise = torch.randn(shape, generator=gen, device=z.device, dtype=z.dtype)[rank::world]
+        noise = step_noise(tuple(z.shape), (self.seed, step, index), shard, z.device, z.dtype)
         return z + (sigma * factor).to(z.dtype) * noise
 
     def forward(
