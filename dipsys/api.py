@@ -1,9 +1,9 @@
-"""The Python API: ``dipsys.decompose(task, image, steps=..., **overrides)``.
+"""The Python API: ``dipsys.decompose(task, image, steps=..., **overrides)``::
 
-    >>> import dipsys
-    >>> result = dipsys.decompose("dehaze", "photo.jpg", steps=500)
-    >>> result.layers["clean"].shape          # (H, W, 3) float32 in [0, 1], the photo's size
-    >>> result.metrics["psnr_recon"], result.run_dir
+    import dipsys
+    result = dipsys.decompose("dehaze", "photo.jpg", steps=500)
+    result.layers["clean"].shape          # (H, W, 3) float32 in [0, 1], the photo's size
+    result.metrics["psnr_recon"], result.run_dir
 
 The same run as ``dipsys task=dehaze data.image=photo.jpg trainer.max_steps=500``: the same
 config, the same run folder (``layers/``, ``metrics.json``, ``summary.png``, ``tb/``).

@@ -71,6 +71,7 @@ def resize_longest_side(x: Tensor, side: int, min_size: int = 2) -> Tensor:
         - output: ``(B, C, H', W')``
 
     Example:
+        >>> import torch
         >>> resize_longest_side(torch.rand(1, 3, 300, 400), 128).shape
         torch.Size([1, 3, 96, 128])
     """
