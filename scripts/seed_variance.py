@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evaluate import TaskSpec, budget_overrides, mean_std  # noqa: E402
+from evaluate import TaskSpec, budget_overrides  # noqa: E402
+from evaluation_report import mean_std  # noqa: E402
 
 from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
 from dipsys.run import train  # noqa: E402
