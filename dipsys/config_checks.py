@@ -43,10 +43,14 @@ def _integers(value: Any) -> bool:
 
 
 def _box(value: Any) -> bool:
-    return value is None or (
-        isinstance(value, list | tuple | ListConfig)
-        and len(value) == 4
-        and all(_number(v) for v in value)
+    return (
+        value is None
+        or value == "auto"
+        or (
+            isinstance(value, list | tuple | ListConfig)
+            and len(value) == 4
+            and all(_number(v) for v in value)
+        )
     )
 
 
@@ -68,7 +72,7 @@ TYPED_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "task.start_steps": (_positive_integer, "a positive integer"),
     "task.factor": (_number, "a number"),
     "task.layers": (_positive_integer, "a positive integer"),
-    "task.bbox": (_box, "[x0, y0, x1, y1] in pixels"),
+    "task.bbox": (_box, "[x0, y0, x1, y1] in pixels (watermark_multi: or auto)"),
     "task.module.optimizer.lr": (_number, "a number"),
     "task.module.select_every": (_positive_integer, "a positive integer"),
     "callbacks.model_checkpoint.every_n_train_steps": (_positive_integer, "a positive integer"),
@@ -90,6 +94,12 @@ def check_types(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key, default=_ABSENT)
         if value is not _ABSENT and not check(value):
             raise InputError(f"{key} must be {expected}, got {value!r}")
+    task = OmegaConf.select(cfg, "task.name", default=None)
+    if OmegaConf.select(cfg, "task.bbox", default=None) == "auto" and task != "watermark_multi":
+        raise InputError(
+            "task.bbox=auto (find the watermark) needs several photos under one logo: "
+            "task=watermark_multi; one image needs task.bbox=[x0,y0,x1,y1]"
+        )
     weights = OmegaConf.select(cfg, "task.module.loss_weights", default=None) or {}
     for name, value in weights.items():
         if not _number(value):

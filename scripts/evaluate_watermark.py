@@ -9,8 +9,8 @@ scales, four positions). Every case runs ``task=watermark`` with the box given
 Navier–Stokes, radius 5) of the logo's footprint (its pixels with α > 0, dilated by one pixel)
 — they are told exactly which pixels the logo covers, dipsys only the box. Multi-image sets
 run ``task=watermark_multi`` on three photos under the same logo at the same place, with that
-box given (``task.bbox``; ``--multi-no-box`` leaves it out), and are scored in the box of each
-photo beside the same inpainting baselines. All figures are PSNR (dB) and SSIM inside the box
+box given (``task.bbox``; ``--multi-box auto`` lets the task find it, ``none`` leaves it out),
+and are scored in the true box of each photo beside the same inpainting baselines. All figures are PSNR (dB) and SSIM inside the box
 against the clean photo (torchmetrics, on the box's crop). The dev photos are research-use only:
 nothing of them is written outside ``--out`` (default under ``outputs/``, git-ignored).
 
@@ -130,8 +130,10 @@ def evaluate_set(index: int, group: list[Case], args: argparse.Namespace) -> dic
         paths.append(quoted(folder / f"input{i}.png"))
     box = made[0]["box"]  # one place in every photo
     overrides = ["task=watermark_multi", f"data.images=[{','.join(paths)}]", "data.gt=null"]
-    if not args.multi_no_box:
+    if args.multi_box == "given":
         overrides.append(f"task.bbox=[{','.join(map(str, box))}]")
+    elif args.multi_box == "auto":
+        overrides.append("task.bbox=auto")
     overrides += [f"seed={args.seed}", *args.multi_overrides]
     metrics, wall = run(overrides, args.out / "runs" / f"multi{index}")
     images = []
@@ -216,21 +218,30 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
             "",
         ]
     if multi:
-        with_box = any(s["removal"] for s in multi)
-        how = "box given, same place in every photo" if with_box else "no box"
+        found_box = any(s["removal"].get("box_source") == "auto" for s in multi)
+        how = "box given, same place in every photo"
+        if found_box:
+            how = "box found by the task (task.bbox=auto), scored in the true box"
+        elif not any(s["removal"] for s in multi):
+            how = "no box"
         lines += [
             f"## watermark_multi (three photos under one logo, {how})",
             "",
             "| set | logo | photo | input | dipsys | inpaint Telea | inpaint NS "
-            "| opacity (found / true) | edge ratio | kept input |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| opacity (found / true) | edge ratio | kept input |"
+            + (" box found (true) |" if found_box else ""),
+            "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if found_box else ""),
         ]
         multi_methods = ("input", "dipsys", "inpaint_telea", "inpaint_ns")
         for s in multi:
             removal = s["removal"]
-            found = f"{removal['opacity']:.3f} / {s['true_opacity']:.3f}" if removal else ""
-            ratio = f"{removal['edge_ratio']:.2f}" if removal else ""
+            found, ratio = "", ""
+            if "opacity" in removal:
+                found = f"{removal['opacity']:.3f} / {s['true_opacity']:.3f}"
+                ratio = f"{removal['edge_ratio']:.2f}" if removal["edge_ratio"] else ""
             kept = "yes" if s["kept_input"] else ""
+            if found_box:
+                kept += f" | {removal.get('box') or 'none'} ({s['box']})"
             for item in s["images"]:
                 cells = figure_cells([item], multi_methods)
                 lines.append(
@@ -241,7 +252,7 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
         items = [item for s in multi for item in s["images"]]
         for label, pick in (("mean", statistics.mean), ("min", min)):
             cells = figure_cells(items, multi_methods, pick)
-            lines.append(f"| {label} | | | " + " | ".join(cells) + " | | | |")
+            lines.append(f"| {label} | | | " + " | ".join(cells) + " | | | |" + " |" * found_box)
         walls = [s["wall_s"] for s in multi]
         lines += [
             "",
@@ -264,7 +275,10 @@ def main() -> None:
     parser.add_argument("--overrides", nargs="*", default=[], help="for task=watermark")
     parser.add_argument("--multi-overrides", nargs="*", default=[], help="for watermark_multi")
     parser.add_argument(
-        "--multi-no-box", action="store_true", help="watermark_multi without task.bbox"
+        "--multi-box",
+        choices=["given", "auto", "none"],
+        default="given",
+        help="watermark_multi's task.bbox: the true box, auto (found by the task) or none",
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluate_watermark")
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "results_watermark.md")

@@ -196,6 +196,10 @@ def test_wrongly_typed_task_option(make_cfg, task, override, key):
     _fails(make_cfg, f"task={task}", override, match=key)
 
 
+def test_a_box_to_find_needs_several_photos(make_cfg):
+    _fails(make_cfg, "task=watermark", "task.bbox=auto", match="needs several photos")
+
+
 @pytest.mark.parametrize("kind", ["gray", "rgba", "16bit", "exif"])
 def test_formats_that_work(make_cfg, tmp_path, kind):
     """Gray, RGBA, 16-bit and EXIF-rotated inputs run, and outputs have the upright size."""

@@ -257,6 +257,21 @@ def test_watermark_multi_with_a_box_removes_the_logo_at_full_resolution(make_cfg
     assert mask.shape == (192, 256) and mask[: box[1]].max() == 0
 
 
+def test_watermark_multi_finds_the_box_itself(make_cfg):
+    """``task.bbox=auto``: the box is found on the bundled photos, then removed from as a
+    given one; metrics.json says where and that it was found."""
+    cfg = make_cfg("task=watermark_multi", "trainer.max_steps=3", "task.bbox=auto")
+    metrics = train(cfg)
+    removal = metrics["removal"]
+    assert removal["box_source"] == "auto" and removal["kept_input"] is False
+    x0, y0, x1, y1 = removal["box"]
+    tx0, ty0, tx1, ty1 = 146, 80, 248, 121  # the bundled text watermark, with a margin
+    overlap = max(0, min(x1, tx1) - max(x0, tx0)) * max(0, min(y1, ty1) - max(y0, ty0))
+    union = (x1 - x0) * (y1 - y0) + (tx1 - tx0) * (ty1 - ty0) - overlap
+    assert overlap / union > 0.8
+    assert metrics["psnr"] > metrics["input"]["psnr"] + 3
+
+
 def test_watermark_multi_box_outside_the_images_is_an_input_error(make_cfg):
     cfg = make_cfg("task=watermark_multi", "trainer.max_steps=3", "task.bbox=[200,10,300,40]")
     with pytest.raises(InputError, match="outside the 256×192 images"):

@@ -17,6 +17,7 @@ from dipsys.nn.noise import NoiseSpec
 from dipsys.ops.compositing import overlay_watermark
 from dipsys.ops.resize import resize
 from dipsys.ops.watermark_blind import checked_remove
+from dipsys.ops.watermark_locate import locate_shared_watermark
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.watermark import check_bbox
 
@@ -44,7 +45,10 @@ class WatermarkMulti(LayerDecomposition):
     (``removal.kept_input`` in metrics.json). Outside the box the input is returned unchanged;
     ``mask`` is ``a·F`` and ``watermark`` is ``L`` over the box. The DIPs' working-size
     layers are not used then: on real photos under faint logos they do not explain the box
-    (docs/results_watermark.md).
+    (docs/results_watermark.md). With ``bbox="auto"`` the box is first found by
+    :func:`dipsys.ops.watermark_locate.locate_shared_watermark` (the window of the stack whose
+    joint cut saves the most energy per pixel); ``removal.box`` and ``removal.box_source``
+    say where and how it came, and the same check keeps the input when it does not explain it.
 
     Args:
         clean_generator: factory of one clean-image generator (→ 3 channels), called per image.
@@ -55,9 +59,13 @@ class WatermarkMulti(LayerDecomposition):
         images: N, the number of input images (stacked on channels by the data module).
         keep_threshold: the input is kept where the exported opacity is below this.
         bbox: ``[x0, y0, x1, y1]`` around the watermark in every image (pixels, end exclusive,
-            a few pixels of margin around the logo), or None.
+            a few pixels of margin around the logo), ``"auto"`` to find it, or None (the DIP
+            decomposition of the whole images).
         removal_max_ratio: with a box, the largest share of the outline's step the removal may
             leave before the input is kept.
+        found_box_max_ratio: the same bound for a box found by ``bbox="auto"``: stricter, as a
+            found box is no one's statement that a logo is there, and it is often several
+            times the logo's size.
         clean_perturb, shared_perturb: factors of σ_t for those inputs (the reference perturbs
             the clean inputs only).
         **kwargs: the base class's (size, loss_weights, optimizer, select_every, seed).
@@ -79,8 +87,9 @@ class WatermarkMulti(LayerDecomposition):
         shared_input: NoiseSpec,
         images: int = 2,
         keep_threshold: float = 0.1,
-        bbox: Sequence[float] | None = None,
+        bbox: Sequence[float] | str | None = None,
         removal_max_ratio: float = 0.9,
+        found_box_max_ratio: float = 0.8,
         clean_perturb: float = 1.0,
         shared_perturb: float = 0.0,
         **kwargs: Any,
@@ -97,8 +106,11 @@ class WatermarkMulti(LayerDecomposition):
         perturb |= {"watermark": shared_perturb, "mask": shared_perturb}
         super().__init__(generators=generators, inputs=inputs, perturb=perturb, **kwargs)
         self.images, self.keep_threshold = count, float(keep_threshold)
-        self.bbox = None if bbox is None else check_bbox(bbox)
+        #: ``bbox="auto"``: the box is found by :func:`locate_shared_watermark` at export
+        self.locate = isinstance(bbox, str) and bbox == "auto"
+        self.bbox = None if bbox is None or self.locate else check_bbox(bbox)
         self.removal_max_ratio = float(removal_max_ratio)
+        self.found_box_max_ratio = float(found_box_max_ratio)
         self.removal: dict[str, Any] | None = None
         # with a box the export depends on the original only: computed once, also for the
         # TensorBoard image logs that call export during training
@@ -135,7 +147,7 @@ class WatermarkMulti(LayerDecomposition):
         }
 
     def export(self, original: Tensor) -> dict[str, Tensor]:
-        if self.bbox is not None:
+        if self.bbox is not None or self.locate:
             return self._remove_in_box(original)
         size = tuple(original.shape[-2:])
         mask = resize(self.best["mask"], size, mode="bilinear").clamp(0, 1)
@@ -149,13 +161,31 @@ class WatermarkMulti(LayerDecomposition):
     def _remove_in_box(self, original: Tensor) -> dict[str, Tensor]:
         """The joint classical removal inside the box, at the original resolution."""
         key = (original.data_ptr(), tuple(original.shape), original.dtype, original.device)
-        if self._box_export is not None and self._box_export[0] == key:
-            return self._box_export[1]
-        x0, y0 = math.floor(self.bbox[0]), math.floor(self.bbox[1])
-        x1, y1 = math.ceil(self.bbox[2]), math.ceil(self.bbox[3])  # every pixel the box touches
-        images = original.detach().cpu().double().view(self.images, 3, *original.shape[-2:])
+        if self._box_export is None or self._box_export[0] != key:
+            images = original.detach().cpu().double().view(self.images, 3, *original.shape[-2:])
+            result, watermark, mask = self._removal(images)
+            exported = {name: result[i] for i, name in enumerate(self.clean_names)}
+            exported |= {"watermark": watermark, "mask": mask}
+            exported = {name: layer.to(original) for name, layer in exported.items()}
+            self._box_export = (key, exported)
+        return self._box_export[1]
+
+    def _removal(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Clean images, watermark colour and opacity map of ``images`` ``(N, 3, H, W)``;
+        records what the removal found in ``self.removal``."""
+        result = images.clone()
+        watermark = torch.zeros_like(images[0])
+        mask = torch.zeros_like(images[0, :1])
+        source = "auto" if self.locate else "given"
+        box = self._box(images)
+        if box is None:
+            self.removal = {"kept_input": True, "box": None, "box_source": source}
+            self.removal["kept_input_reason"] = "no shared watermark found"
+            return result, watermark, mask
+        x0, y0, x1, y1 = box
         crops = images[:, :, y0:y1, x0:x1].permute(0, 2, 3, 1).numpy()
-        out = checked_remove(crops, max_ratio=self.removal_max_ratio)
+        max_ratio = self.found_box_max_ratio if self.locate else self.removal_max_ratio
+        out = checked_remove(crops, max_ratio=max_ratio)
         chosen = out["blind"] if out["candidate"] != "rival" else out["blind"]["rival"]
         footprint = torch.from_numpy(np.asarray(chosen["footprint"], np.float64))
         opacity, colour = float(chosen["opacity"]), np.asarray(chosen["colour"], np.float64)
@@ -163,27 +193,28 @@ class WatermarkMulti(LayerDecomposition):
         self.removal = {
             "kept_input": bool(out["kept_input"]),
             "edge_ratio": round(ratio, 4) if math.isfinite(ratio) else None,
-            "max_ratio": self.removal_max_ratio,
+            "max_ratio": max_ratio,
             "opacity": round(opacity, 4),
             "colour": [round(float(c), 4) for c in colour],
             "footprint_pixels": int(footprint.sum()),
+            "box": box,
+            "box_source": source,
         }
         if out["kept_input"]:
             reason = out["check"]["failed"]
             self.removal["kept_input_reason"] = f"{reason}: the box is not explained"
-        cleaned = torch.from_numpy(np.asarray(out["result"])).permute(0, 3, 1, 2)
-        result = images.clone()
-        result[:, :, y0:y1, x0:x1] = cleaned
-        mask = torch.zeros(1, *original.shape[-2:], dtype=torch.float64)
-        watermark = torch.zeros(3, *original.shape[-2:], dtype=torch.float64)
-        if not out["kept_input"]:
-            mask[0, y0:y1, x0:x1] = opacity * footprint
-            watermark[:, y0:y1, x0:x1] = torch.from_numpy(colour)[:, None, None]
-        exported = {name: result[i] for i, name in enumerate(self.clean_names)}
-        exported |= {"watermark": watermark, "mask": mask}
-        exported = {name: layer.to(original) for name, layer in exported.items()}
-        self._box_export = (key, exported)
-        return exported
+            return result, watermark, mask
+        result[:, :, y0:y1, x0:x1] = torch.from_numpy(np.asarray(out["result"])).permute(0, 3, 1, 2)
+        mask[0, y0:y1, x0:x1] = opacity * footprint
+        watermark[:, y0:y1, x0:x1] = torch.from_numpy(colour)[:, None, None]
+        return result, watermark, mask
+
+    def _box(self, images: Tensor) -> list[int] | None:
+        """The given box (every pixel it touches) or, with ``bbox="auto"``, the one found."""
+        if not self.locate:
+            x0, y0 = math.floor(self.bbox[0]), math.floor(self.bbox[1])
+            return [x0, y0, math.ceil(self.bbox[2]), math.ceil(self.bbox[3])]
+        return locate_shared_watermark(images.permute(0, 2, 3, 1).numpy())
 
     def report(self, layers: dict[str, Tensor], datamodule: Any) -> dict[str, Any]:
         """With a box: what the removal inside it found and whether it kept the input."""
