@@ -295,3 +295,18 @@ def test_watermark_multi_removes_in_the_box_once_per_run(monkeypatch):
     assert torch.equal(first["clean_2"][:, :, 40:], original[3:6, :, 40:])  # outside the box
     task.export(original.clone())  # other images: removed again
     assert len(calls) == 2
+
+
+def test_watermark_multi_keeps_photos_that_share_no_logo_when_it_looks_for_one():
+    """``bbox="auto"`` on photos with nothing in common: some window is still the best, but
+    its removal does not pass the check, and the photos come back untouched."""
+    from tests.test_watermark_locate import _photos
+
+    photos = torch.from_numpy(_photos()).float().permute(0, 3, 1, 2)  # (3, 3, H, W)
+    task = _multi(images=3)
+    task.locate = True
+    exported = task.export(photos.reshape(9, *photos.shape[-2:]))
+    assert task.removal["kept_input"] is True and task.removal["box_source"] == "auto"
+    for i in range(3):
+        assert torch.equal(exported[f"clean_{i + 1}"], photos[i])
+    assert exported["mask"].abs().max() == 0
