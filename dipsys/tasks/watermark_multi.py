@@ -121,8 +121,12 @@ class WatermarkMulti(LayerDecomposition):
         held = self.trainer.datamodule.image.shape[0] // 3
         if held != self.images:
             raise InputError(f"the task models {self.images} images but the data holds {held}")
+        height, width = self.trainer.datamodule.original.shape[-2:]
+        if self.locate and min(height, width) < 32:
+            raise InputError(
+                f"task.bbox=auto needs images of 32 px a side or more: {width}×{height}"
+            )
         if self.bbox is not None:
-            height, width = self.trainer.datamodule.original.shape[-2:]
             x0, y0, x1, y1 = self.bbox
             if x1 > width or y1 > height:
                 raise InputError(f"task.bbox {self.bbox} lies outside the {width}×{height} images")
