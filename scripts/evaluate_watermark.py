@@ -10,9 +10,10 @@ Navier–Stokes, radius 5) of the logo's footprint (its pixels with α > 0, dila
 — they are told exactly which pixels the logo covers, dipsys only the box. Multi-image sets
 run ``task=watermark_multi`` on three photos under the same logo at the same place, with that
 box given (``task.bbox``; ``--multi-box auto`` lets the task find it, ``none`` leaves it out),
-and are scored in the true box of each photo beside the same inpainting baselines. All figures are PSNR (dB) and SSIM inside the box
-against the clean photo (torchmetrics, on the box's crop). The dev photos are research-use only:
-nothing of them is written outside ``--out`` (default under ``outputs/``, git-ignored).
+and are scored in the true box of each photo beside the same inpainting baselines. All
+figures are PSNR (dB) and SSIM inside the box against the clean photo (torchmetrics, on the
+box's crop). The dev photos are research-use only: nothing of them is written outside
+``--out`` (default under ``outputs/``, git-ignored).
 
 Writes ``<out>/results.json`` and the report ``--doc`` (default ``docs/results_watermark.md``).
 """
