@@ -239,7 +239,7 @@ def report(single: list[dict], multi: list[dict], args: argparse.Namespace) -> s
             found, ratio = "", ""
             if "opacity" in removal:
                 found = f"{removal['opacity']:.3f} / {s['true_opacity']:.3f}"
-                ratio = f"{removal['edge_ratio']:.2f}" if removal["edge_ratio"] else ""
+                ratio = f"{removal['edge_ratio']:.2f}" if removal["edge_ratio"] is not None else ""
             kept = "yes" if s["kept_input"] else ""
             if found_box:
                 kept += f" | {removal.get('box') or 'none'} ({s['box']})"

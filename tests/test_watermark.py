@@ -304,9 +304,27 @@ def test_watermark_multi_keeps_photos_that_share_no_logo_when_it_looks_for_one()
 
     photos = torch.from_numpy(_photos()).float().permute(0, 3, 1, 2)  # (3, 3, H, W)
     task = _multi(images=3)
-    task.locate = True
+    task.locate, task.removal_max_ratio = True, 1.0  # a given box's bound would remove them
     exported = task.export(photos.reshape(9, *photos.shape[-2:]))
     assert task.removal["kept_input"] is True and task.removal["box_source"] == "auto"
+    assert task.removal["max_ratio"] == 0.8  # the found box's bound
     for i in range(3):
         assert torch.equal(exported[f"clean_{i + 1}"], photos[i])
     assert exported["mask"].abs().max() == 0
+
+
+def test_watermark_multi_keeps_the_photos_when_the_search_finds_nothing(monkeypatch):
+    import dipsys.tasks.watermark_multi as module
+
+    monkeypatch.setattr(module, "locate_shared_watermark", lambda images: None)
+    task = _multi(images=2)
+    task.locate = True
+    original = torch.rand(6, 48, 64)
+    exported = task.export(original)
+    assert task.removal == {
+        "kept_input": True,
+        "box": None,
+        "box_source": "auto",
+        "kept_input_reason": "no shared watermark found",
+    }
+    assert torch.equal(exported["clean_1"], original[:3]) and exported["mask"].abs().max() == 0

@@ -55,6 +55,7 @@ def test_the_logo_is_found_wherever_it_lies():
     shifted = np.roll(_under_logo(photos), (50, -70), axis=(1, 2))  # now near the bottom left
     box = locate_shared_watermark(shifted)
     assert box is not None and box[0] <= 14 and box[2] >= 74 and box[1] <= 70 and box[3] >= 110
+    assert (box[2] - box[0]) * (box[3] - box[1]) < 2 * 60 * 40
 
 
 @pytest.mark.parametrize("shape", [(1, 64, 64, 3), (3, 20, 64, 3), (3, 64, 64)])

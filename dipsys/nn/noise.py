@@ -77,6 +77,13 @@ def step_noise(
     for all N ranks (``N·shape[0]`` rows) and rank r keeps every N-th row from the r-th, so the
     ranks together draw exactly what one process draws.
 
+    Args:
+        shape: the shape of this rank's draw (its first axis: the transforms it holds).
+        key: what the draw is reproducible from, e.g. ``(seed, step, generator index)``.
+        shard: ``(rank, world size)``.
+        device: where to draw.
+        dtype: the draw's dtype.
+
     Example:
         >>> a = step_noise((4, 2, 3, 3), (0, 7, 1))
         >>> b = step_noise((2, 2, 3, 3), (0, 7, 1), shard=(1, 2))

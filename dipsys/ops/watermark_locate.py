@@ -2,7 +2,8 @@
 
 Photos under one logo at one place share its outline and nothing else, so the joint cut of
 :func:`dipsys.ops.watermark_blind.blind_remove` on the stack saves the most energy per pixel
-where the logo lies. The stack is halved in resolution and cut in a ``grid × grid`` set of
+where the logo lies. The stack is halved in resolution (at most ``max_side`` pixels on its
+longest side, so the cost stays bounded for large photos) and cut in a ``grid × grid`` set of
 overlapping windows of half its size; the window whose winning hypothesis saves the most
 energy per pixel (``gain``) is taken, and the box is its footprint's bounding box, back at the
 original resolution and grown by ``margin`` pixels (the removal fixes the box's border off the
@@ -24,7 +25,7 @@ __all__ = ["locate_shared_watermark"]
 
 
 def locate_shared_watermark(
-    images: np.ndarray, grid: int = 3, margin: int = 6, scale: float = 0.5
+    images: np.ndarray, grid: int = 3, margin: int = 6, scale: float = 0.5, max_side: int = 256
 ) -> list[int] | None:
     """The box of a watermark that the images share at one place (module docstring).
 
@@ -33,6 +34,7 @@ def locate_shared_watermark(
         grid: windows per side (``grid²`` cuts, each a window of half the image's sides).
         margin: pixels added around the footprint's bounding box.
         scale: the resolution the search runs at (a cut costs about its pixel count).
+        max_side: the longest side of the search at most (a smaller scale for large photos).
 
     Returns:
         ``[x0, y0, x1, y1]`` (pixels of the originals, end exclusive), or None when no window's
@@ -43,6 +45,7 @@ def locate_shared_watermark(
 
     Shape:
         - images: ``(N, H, W, 3)``, N ≥ 2
+        - output: four ints with ``0 ≤ x0 < x1 ≤ W`` and ``0 ≤ y0 < y1 ≤ H``, or None
     """
     stack = np.asarray(images, np.float64)
     if stack.ndim != 4 or stack.shape[0] < 2 or stack.shape[-1] != 3:
@@ -50,6 +53,7 @@ def locate_shared_watermark(
     height, width = stack.shape[1:3]
     if min(height, width) < 32:
         raise ValueError(f"images of {width}×{height} are too small to search (32 px a side)")
+    scale = min(scale, max_side / max(height, width))
     small_w, small_h = max(16, round(width * scale)), max(16, round(height * scale))
     small = np.stack(
         [
