@@ -31,8 +31,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate_watermark import DEVDATA, baselines, figure_cells, in_box, to_tensor  # noqa: E402
+from evaluate_watermark import DEVDATA, baselines, in_box, to_tensor  # noqa: E402
 from watermark_cases import composite, single_cases  # noqa: E402
+from watermark_report import figure_cells  # noqa: E402
 
 from dipsys.ops.watermark_affine import affine_remove, fit_opacity, outline_pairs  # noqa: E402
 from dipsys.ops.watermark_blind import checked_remove  # noqa: E402
