@@ -25,6 +25,26 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     cv2.setNumThreads(1)
 
 
+def textured_photos(
+    count: int, height: int, width: int, blobs: tuple[int, int], grain: float
+) -> np.ndarray:
+    """``count`` different photo-like images: a ``blobs`` grid of random colours, bicubically
+    upsampled, plus fine grain (σ ``grain``, blurred by 1 px); photo i is drawn from seed i.
+
+    Shape:
+        - output: ``(count, height, width, 3)`` float64 in [0, 1]
+    """
+    photos = []
+    for seed in range(count):
+        rng = np.random.default_rng(seed)
+        coarse = rng.uniform(0.1, 0.8, (*blobs, 3)).astype(np.float32)
+        coarse = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+        noise = rng.normal(0, grain, (height, width, 3)).astype(np.float32)
+        noise = cv2.GaussianBlur(noise, (0, 0), 1)
+        photos.append(np.clip(coarse + noise, 0, 1))
+    return np.stack(photos).astype(np.float64)
+
+
 def write_png(path: Path, array: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), array)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
 from dipsys.ops.watermark_affine import affine_remove, fit_opacity, outline_pairs
 from dipsys.ops.watermark_blind import blind_remove, checked_remove, removal_check
 from dipsys.ops.watermark_footprint import footprint_cut
+from tests.conftest import textured_photos
 
 OPACITY, COLOUR = 0.2, np.array([1.0, 0.95, 0.9])
 
@@ -75,16 +75,7 @@ def test_check_keeps_an_image_without_a_logo() -> None:
 
 def _textured_stack(count: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``count`` textured photos (coarse colour blobs and fine grain) under one logo, 8-bit."""
-    height, width = 56, 120
-    photos = []
-    for seed in range(count):
-        rng = np.random.default_rng(seed)
-        coarse = rng.uniform(0.1, 0.8, (7, 12, 3)).astype(np.float32)
-        coarse = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-        grain = rng.normal(0, 0.12, (height, width, 3)).astype(np.float32)
-        grain = cv2.GaussianBlur(grain, (0, 0), 1)
-        photos.append(np.clip(coarse + grain, 0, 1).astype(np.float64))
-    photos = np.stack(photos)
+    photos = textured_photos(count, 56, 120, blobs=(7, 12), grain=0.12)
     _, _, logo = _scene()
     m = 0.15 * logo[..., None]
     images = np.round(((1 - m) * photos + m * COLOUR) * 255) / 255

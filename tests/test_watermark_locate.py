@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
 from dipsys.ops.watermark_locate import locate_shared_watermark
+from tests.conftest import textured_photos
 
 HEIGHT, WIDTH = 120, 160
 LOGO_BOX = [84, 20, 144, 60]  # x0, y0, x1, y1 of the logo below
@@ -14,16 +14,7 @@ LOGO_BOX = [84, 20, 144, 60]  # x0, y0, x1, y1 of the logo below
 
 def _photos(count: int = 3) -> np.ndarray:
     """Textured photos: coarse colour blobs and fine grain, different in each."""
-    photos = []
-    for seed in range(count):
-        rng = np.random.default_rng(seed)
-        coarse = rng.uniform(0.1, 0.8, (6, 8, 3)).astype(np.float32)
-        coarse = cv2.resize(coarse, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
-        grain = cv2.GaussianBlur(
-            rng.normal(0, 0.08, (HEIGHT, WIDTH, 3)).astype(np.float32), (0, 0), 1
-        )
-        photos.append(np.clip(coarse + grain, 0, 1))
-    return np.stack(photos).astype(np.float64)
+    return textured_photos(count, HEIGHT, WIDTH, blobs=(6, 8), grain=0.08)
 
 
 def _logo() -> np.ndarray:
