@@ -21,10 +21,25 @@ def sample_gt(image: str, sample_image: str, sample_gt: str) -> str | None:
     return sample_gt if same else None
 
 
+def if_null(value: object, when_null: object, otherwise: object) -> object:
+    """``when_null`` while ``value`` is null, else ``otherwise``.
+
+    Lets a default depend on whether an option is set, e.g. ``watermark_multi``'s step budget:
+    ``${if_null:${task.bbox},1500,100}`` (with a box the DIPs' fit does not enter the result).
+    An explicit ``trainer.max_steps=...`` replaces the whole expression, so it always wins.
+
+    Example:
+        >>> if_null(None, 1500, 100), if_null([0, 0, 8, 8], 1500, 100)
+        (1500, 100)
+    """
+    return when_null if value is None else otherwise
+
+
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("sample_gt", sample_gt, replace=True)
     # ``${len:${data.images}}``: a task sized by how many images it is given
     OmegaConf.register_new_resolver("len", lambda items: len(items), replace=True)
+    OmegaConf.register_new_resolver("if_null", if_null, replace=True)
 
 
 def compose_config(overrides: list[str] | None = None, output_dir: str | None = None):

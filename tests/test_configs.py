@@ -91,6 +91,19 @@ def test_sample_ground_truth_follows_the_image(make_cfg, rgb_image):
     assert make_cfg(f"data.image={rgb_image}", f"data.gt={rgb_image}").data.gt == str(rgb_image)
 
 
+def test_watermark_multi_fits_briefly_when_a_box_decides_the_result():
+    # with a box the clean images come from the joint removal, not the DIPs: a short fit
+    steps = {
+        overrides: compose_config(["task=watermark_multi", *overrides]).trainer.max_steps
+        for overrides in [(), ("task.bbox=auto",), ("task.bbox=[0,0,40,20]",)]
+    }
+    assert steps[()] > 10 * steps[("task.bbox=auto",)] > 0
+    assert steps[("task.bbox=auto",)] == steps[("task.bbox=[0,0,40,20]",)]
+    # an explicit budget wins
+    explicit = compose_config(["task=watermark_multi", "task.bbox=auto", "trainer.max_steps=7"])
+    assert explicit.trainer.max_steps == 7
+
+
 SWEEPS = sorted(p.stem for p in (ROOT / "conf" / "sweep").glob("*.yaml"))
 
 
