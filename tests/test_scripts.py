@@ -1,0 +1,46 @@
+"""Every script under scripts/ imports and, where it has a command line, answers ``--help``.
+
+The evaluation scripts run for hours on the dev data, so CI never runs them whole; this is
+what catches a broken import or argument parser there (e.g. a helper moved between modules).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+SCRIPTS = sorted(path.stem for path in (ROOT / "scripts").glob("*.py"))
+
+
+def _load(name: str):
+    """The script as a module, importing its siblings the way ``python scripts/x.py`` does."""
+    path = ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    return module
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_imports_and_answers_help(name, monkeypatch):
+    module = _load(name)
+    main = getattr(module, "main", None)
+    if main is None:  # a library of the other scripts
+        return
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", "--help"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 0
+    assert "usage:" in out.getvalue()
