@@ -35,11 +35,24 @@ def if_null(value: object, when_null: object, otherwise: object) -> object:
     return when_null if value is None else otherwise
 
 
+def if_equal(value: object, target: object, then: object, otherwise: object) -> object:
+    """``then`` while ``value == target``, else ``otherwise``.
+
+    ``watermark``'s step budget: ``${if_equal:${task.removal},dip,1500,100}``.
+
+    Example:
+        >>> if_equal("dip", "dip", 1500, 100), if_equal("affine", "dip", 1500, 100)
+        (1500, 100)
+    """
+    return then if value == target else otherwise
+
+
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("sample_gt", sample_gt, replace=True)
     # ``${len:${data.images}}``: a task sized by how many images it is given
     OmegaConf.register_new_resolver("len", lambda items: len(items), replace=True)
     OmegaConf.register_new_resolver("if_null", if_null, replace=True)
+    OmegaConf.register_new_resolver("if_equal", if_equal, replace=True)
 
 
 def compose_config(overrides: list[str] | None = None, output_dir: str | None = None):

@@ -37,10 +37,8 @@ from watermark_report import report  # noqa: E402
 
 from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
 from dipsys.data.io import read_image  # noqa: E402
-from dipsys.ops.compositing import remove_watermark  # noqa: E402
 from dipsys.ops.inpaint import inpaint  # noqa: E402
 from dipsys.ops.metrics import image_metrics  # noqa: E402
-from dipsys.ops.user_hints import box_mask  # noqa: E402
 from dipsys.run import train  # noqa: E402
 
 #: ``../shared/devdata`` beside the checkout (or beside its worktree folder)
@@ -105,17 +103,17 @@ def evaluate_single(case: Case, args: argparse.Namespace) -> dict:
     metrics, wall = run(overrides, args.out / "runs" / case.name)
     layers = args.out / "runs" / case.name / "layers"
     result = read_image(layers / "clean.png")
-    mask = read_image(layers / "mask.png")[:1] * box_mask(tuple(image.shape[-2:]), [box])
-    raw = remove_watermark(image[None], read_image(layers / "watermark.png")[None], mask[None])[0]
     estimates = {"input": image, "dipsys": result, **baselines(image, made["footprint"])}
-    estimates["removal_unchecked"] = raw
     figures = {name: in_box(x, clean, box) for name, x in estimates.items()}
+    removal = metrics.get("removal", {})
     return {
         "case": case.name,
         "box": box,
         "figures": figures,
-        "kept_input": metrics.get("kept_input", False),
-        "reason": metrics.get("kept_input_reason", ""),
+        "removal": removal,
+        "true_opacity": float(made["alpha"].max()),
+        "kept_input": removal.get("kept_input", False),
+        "reason": removal.get("kept_input_reason", ""),
         "wall_s": round(wall, 1),
         "steps": metrics.get("steps"),
     }
@@ -189,7 +187,6 @@ def main() -> None:
         print(
             f"{case.name}: input {f['input']['psnr']:.2f}  dipsys {f['dipsys']['psnr']:.2f}  "
             f"telea {f['inpaint_telea']['psnr']:.2f}  ns {f['inpaint_ns']['psnr']:.2f}  "
-            f"unchecked {f['removal_unchecked']['psnr']:.2f}  "
             f"kept {single[-1]['kept_input']}  {single[-1]['wall_s']} s",
             flush=True,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 
 #: the single-image table's methods, in its column order
-METHODS = ("input", "dipsys", "inpaint_telea", "inpaint_ns", "removal_unchecked")
+METHODS = ("input", "dipsys", "inpaint_telea", "inpaint_ns")
 
 
 def figure_cells(rows: list[dict], methods, pick=None) -> list[str]:
@@ -48,24 +48,33 @@ def report(single: list[dict], multi: list[dict], command_args: str) -> str:
         "about twice a quiet machine's). Photos and logos: SWCNN test set (research use),",
         "composited by `scripts/watermark_cases.py`. Figures: PSNR (dB) / SSIM inside the box.",
         "Inpainting baselines fill the logo's exact footprint (α > 0, dilated 1 px); dipsys is",
-        "given the box only. 'removal without the check' is (I − M W)/(1 − M) in the box from",
-        "the exported layers, before the no-ground-truth check chooses parts of it.",
+        "given the box only. 'edge ratio' is the share of the recovered logo's outline step",
+        "the removal leaves (the input is kept above the bound).",
         "",
     ]
     if single:
         lines += [
-            "| case | input | dipsys | inpaint Telea | inpaint NS | removal without the check "
-            "| kept input | wall (s) |",
-            "|---|---|---|---|---|---|---|---|",
+            "| case | input | dipsys | inpaint Telea | inpaint NS | opacity (found / true) "
+            "| edge ratio | kept input | wall (s) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in single:
             cells = figure_cells([r], METHODS)
             kept = "yes" if r["kept_input"] else ""
-            lines.append(f"| {r['case']} | " + " | ".join(cells) + f" | {kept} | {r['wall_s']} |")
+            removal = r.get("removal", {})
+            found = removal.get("opacity")
+            opacity = f"{found:.3f} / {r['true_opacity']:.3f}" if found is not None else ""
+            ratio = removal.get("edge_ratio")
+            ratio = f"{ratio:.2f}" if ratio is not None else ""
+            lines.append(
+                f"| {r['case']} | "
+                + " | ".join(cells)
+                + f" | {opacity} | {ratio} | {kept} | {r['wall_s']} |"
+            )
         for label, pick in (("mean", statistics.mean), ("min", min)):
             cells = figure_cells(single, METHODS, pick)
             wall = pick(r["wall_s"] for r in single)
-            lines.append(f"| {label} | " + " | ".join(cells) + f" | | {wall:.1f} |")
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | | | | {wall:.1f} |")
         lines += [
             "",
             f"{gain_summary(single)} cases (kept the input on "

@@ -11,6 +11,7 @@ Kinds:
     median          restarts merge by the sum of the runs' layers instead of their median
     sigma           the per-step input perturbation σ·f·ε dropped
     unspent         a system that stops early drops the steps of the stages that did not run
+    affine          the single-image logo removal returns its input as the removal
 """
 
 from __future__ import annotations
@@ -66,6 +67,17 @@ def _unspent() -> None:
     System._extend = lambda self, index, stage, handoff, result, unspent: result
 
 
+def _affine() -> None:
+    import dipsys.tasks.watermark as watermark
+
+    remove_logo = watermark.remove_logo
+
+    def broken(crop, max_ratio=0.9):
+        return {**remove_logo(crop, max_ratio=max_ratio), "result": crop, "kept_input": False}
+
+    watermark.remove_logo = broken
+
+
 def pytest_configure(config) -> None:
     spec = os.environ.get("DIPSYS_BREAK", "")
     if not spec:
@@ -75,4 +87,5 @@ def pytest_configure(config) -> None:
         _skip(set(args.split(",")))
     else:
         breaks = {"handoff": _handoff, "median": _median, "sigma": _sigma, "unspent": _unspent}
+        breaks["affine"] = _affine
         breaks[kind]()

@@ -190,6 +190,7 @@ def test_augmentations_that_do_not_split_over_the_devices(make_cfg):
         ("watermark", "task.bbox=[1,2]", "task.bbox"),
         ("dehaze_iterative", "task.steps=[3,x]", "task.steps"),
         ("segmentation_nlayer", "task.layers=three", "task.layers"),
+        ("watermark", "task.removal=inpaint", "task.removal"),
     ],
 )
 def test_wrongly_typed_task_option(make_cfg, task, override, key):

@@ -35,7 +35,8 @@ def test_bad_restart_options(restarts, steps, message):
 
 
 def test_watermark_restarts_write_the_median_of_their_runs(make_cfg):
-    cfg = make_cfg("task=watermark", "task.restarts=3", "trainer.max_steps=4")
+    # the DIP result: the default affine removal does not depend on the seed
+    cfg = make_cfg("task=watermark", "task.restarts=3", "task.removal=dip", "trainer.max_steps=4")
     metrics = train(cfg)
     run = Path(cfg.paths.output_dir)
     assert metrics["restarts"] == 3 and len(metrics["stages"]) == 3

@@ -158,6 +158,11 @@ def test_watermark_writes_the_output_contract(make_cfg):
         assert key in metrics, key
     assert {"psnr", "psnr_box"} <= set(metrics["baselines"]["inpaint"])
     assert metrics["input"]["psnr_box"] < metrics["input"]["psnr"]
+    # the default removal: in the given box, at the original resolution, recorded
+    assert metrics["removal"]["box"] == [39, 8, 141, 49]
+    assert metrics["removal"]["box_source"] == "given"
+    mask = cv2.imread(str(run / "layers" / "mask.png"), cv2.IMREAD_UNCHANGED)
+    assert mask[8:49, 39:141].any() and not mask[49:].any() and not mask[:, 141:].any()
     assert list((run / "tb").glob("events.out.tfevents.*"))
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == cfg.trainer.max_steps

@@ -8,6 +8,8 @@ outline fades in the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import ndimage
 
@@ -21,7 +23,7 @@ from dipsys.ops.watermark_affine import (
 )
 from dipsys.ops.watermark_footprint import footprint_cut
 
-__all__ = ["blind_remove", "checked_remove", "removal_check"]
+__all__ = ["blind_remove", "checked_remove", "not_dark", "removal_check"]
 
 
 def removal_check(
@@ -70,6 +72,22 @@ def removal_check(
 PALETTE = tuple(np.array(c, np.float64) for c in np.ndindex(2, 2, 2)) + (np.full(3, 0.5),)
 
 
+def not_dark(colour: np.ndarray, brightest: float = 0.6) -> bool:
+    """A logo colour prior: some channel of ``colour`` reaches ``brightest``.
+
+    One photo leaves two senses of the same outline: a light logo over the footprint, or a
+    dark one over the rest of the box. Watermarks are drawn light (white text, a bright or
+    saturated mark) to show on photos; the dark sense is the usual wrong answer.
+
+    Example:
+        >>> not_dark(np.array([1.0, 1.0, 1.0])), not_dark(np.array([0.1, 0.9, 0.3]))
+        (True, True)
+        >>> not_dark(np.array([0.5, 0.5, 0.5]))
+        False
+    """
+    return float(np.clip(colour, 0, 1).max()) >= brightest
+
+
 def blind_remove(
     image: np.ndarray,
     rounds: int = 2,
@@ -82,6 +100,7 @@ def blind_remove(
     rival: bool = False,
     ring: int = 3,
     area_cost: float = 0.05,
+    colour_ok: Callable[[np.ndarray], bool] | None = None,
     **cut,
 ) -> dict:
     """Blind removal in a crop: opacity and colour hypotheses, footprint cut, refit.
@@ -107,6 +126,8 @@ def blind_remove(
         rival: also finish the best hypothesis of the other sense (``out["rival"]``).
         ring: border pixels of the crop fixed outside the logo (the box's margin).
         area_cost: ``λ`` of :func:`footprint_cut`.
+        colour_ok: a prior on the logo's colour: hypotheses (voted, palette or refitted)
+            whose colour it rejects are not tried (e.g. :func:`not_dark`); None tries all.
         **cut: further options of :func:`footprint_cut` (``steps``, ``cap``).
 
     Returns:
@@ -122,8 +143,11 @@ def blind_remove(
     cut = {"ring": ring, "area_cost": area_cost, **cut}
     best = (-np.inf, 0.0, np.ones(3), np.zeros(image.shape[-3:-1], bool))
     tried = []
+    allowed = colour_ok or (lambda colour: True)
     for a, voted, _ in vote_opacity(image, opacities, return_modes=True):
         for colour in (np.clip(voted, 0, 1), *palette):
+            if not allowed(colour):
+                continue
             labels, gain = footprint_cut(image, a, colour, return_gain=True, **cut)
             tried.append((gain / labels.size, float(a), colour))
             if gain > best[0]:
@@ -142,6 +166,8 @@ def blind_remove(
         if not 0.0 < a_new < 0.9:
             break
         colour_new = np.clip(colour_new, 0, 1)
+        if not allowed(colour_new):
+            break
         labels, gain_new = footprint_cut(image, a_new, colour_new, return_gain=True, **cut)
         if gain_new <= gain:  # a refit that explains less is not taken
             break

@@ -15,8 +15,13 @@ from dipsys.ops.inpaint import inpaint
 from dipsys.ops.metrics import image_metrics, masked_psnr
 from dipsys.ops.resize import resize
 from dipsys.ops.user_hints import box_mask
+from dipsys.ops.watermark_single import remove_logo
 from dipsys.tasks.base import LayerDecomposition
+from dipsys.tasks.box_removal import BoxRemoval, paste_removal, pixel_box
 from dipsys.tasks.stages import TwoStages
+
+#: how the clean image inside the box is computed
+REMOVALS = ("affine", "dip")
 
 
 def check_bbox(bbox: Any) -> list[float]:
@@ -44,7 +49,7 @@ def check_bbox(bbox: Any) -> list[float]:
     return coords
 
 
-class Watermark(TwoStages, LayerDecomposition):
+class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
     """Double-DIP watermark removal from one image and the watermark's bounding box ``h``.
 
     .. math:: I \\approx h M \\cdot W + (1 - h M) \\cdot C
@@ -62,9 +67,19 @@ class Watermark(TwoStages, LayerDecomposition):
        watermark: ``smooth_watermark`` = Std(W) (a watermark's colour layer is simple) and
        ``sparse_mask`` = mean(hM) (it covers few pixels).
 
-    The result is the best reconstruction of stage 2. The exported ``clean`` keeps the input
-    wherever ``hM < keep_threshold`` (outside the box and between the watermark's strokes) and
-    takes C, resized to the original size, elsewhere.
+    **The exported result** (``removal``):
+
+    - ``"affine"`` (default): inside the box, the classical removal of a flat light logo at the
+      original resolution (:func:`dipsys.ops.watermark_single.remove_logo`: footprint ``F``,
+      opacity ``a`` and colour ``L`` found blind, ``J = (I − aFL)/(1 − aF)``), kept only where
+      a check without ground truth says the logo's outline fades (else the input, with
+      ``removal.kept_input`` in metrics.json); outside the box the input, untouched. ``mask``
+      is ``a·F`` and ``watermark`` is ``L`` over the box. The DIPs' working-size layers do not
+      enter it: on real photos under faint logos they do not explain the box
+      (docs/results_watermark.md).
+    - ``"dip"``: the best reconstruction of stage 2; the exported ``clean`` keeps the input
+      wherever ``hM < keep_threshold`` (outside the box and between the watermark's strokes)
+      and takes C, resized to the original size, elsewhere.
 
     Args:
         generators: ``clean``, ``watermark`` (→ 3 channels) and ``mask`` (→ 1 channel).
@@ -72,8 +87,12 @@ class Watermark(TwoStages, LayerDecomposition):
         box_name: the data module's box aligned with the target (``aligned/box_<name>``).
         hint_fraction: fraction of the step budget spent on stage 1.
         reset_optimizer: reset Adam's moments when stage 2 begins.
-        keep_threshold: the input is kept where the exported mask is below this.
+        keep_threshold: with ``removal="dip"``, the input is kept where the exported mask is
+            below this.
         inpaint_radius: radius of the ``cv2.inpaint`` baseline.
+        removal: ``"affine"`` or ``"dip"``, how the clean image inside the box is computed.
+        removal_max_ratio: with ``"affine"``, the largest share of the logo's outline step the
+            removal may leave before the input is kept.
         **kwargs: the base class's (inputs, size, loss_weights, perturb, optimizer, ...).
 
     Shape:
@@ -93,6 +112,8 @@ class Watermark(TwoStages, LayerDecomposition):
         reset_optimizer: bool = True,
         keep_threshold: float = 0.1,
         inpaint_radius: int = 5,
+        removal: str = "affine",
+        removal_max_ratio: float = 0.9,
         **kwargs: Any,
     ) -> None:
         missing = {"clean", "watermark", "mask"} - set(generators)
@@ -101,6 +122,9 @@ class Watermark(TwoStages, LayerDecomposition):
         if not 0.0 <= hint_fraction < 1.0:
             raise InputError(f"task.hint_fraction must lie in [0, 1), got {hint_fraction}")
         self.bbox = check_bbox(bbox)
+        if removal not in REMOVALS:
+            raise InputError(f"task.removal must be one of {list(REMOVALS)}, got {removal!r}")
+        self.removal_kind, self.removal_max_ratio = removal, float(removal_max_ratio)
         super().__init__(generators=generators, **kwargs)
         self.box_key = f"aligned/box_{box_name}"
         self.box_name = box_name
@@ -150,6 +174,8 @@ class Watermark(TwoStages, LayerDecomposition):
         return box_mask(size, [self.bbox])
 
     def export(self, original: Tensor) -> dict[str, Tensor]:
+        if self.removal_kind == "affine":
+            return self.cached_export(original, self._affine_removal)
         size = tuple(original.shape[-2:])
         image = original[None].to(self.best["clean"])
         box = self.box(size).to(image)
@@ -159,6 +185,18 @@ class Watermark(TwoStages, LayerDecomposition):
         result = keep * image + (1 - keep) * clean
         watermark = resize(self.best["watermark"], size)
         return {"clean": result[0], "watermark": watermark[0], "mask": mask[0]}
+
+    def _affine_removal(self, original: Tensor) -> dict[str, Tensor]:
+        """The light logo's removal inside the box at the original resolution; its record in
+        ``self.removal``."""
+        box = pixel_box(self.bbox)
+        x0, y0, x1, y1 = box
+        crop = original[:, y0:y1, x0:x1].permute(1, 2, 0).numpy()
+        out = remove_logo(crop, max_ratio=self.removal_max_ratio)
+        clean, watermark, mask, self.removal = paste_removal(
+            original[None], box, out, "given", self.removal_max_ratio
+        )
+        return {"clean": clean[0], "watermark": watermark, "mask": mask}
 
     def baselines(self, original: Tensor) -> dict[str, Tensor]:
         box = self.box(tuple(original.shape[-2:]))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -19,10 +17,11 @@ from dipsys.ops.resize import resize
 from dipsys.ops.watermark_blind import checked_remove
 from dipsys.ops.watermark_locate import locate_shared_watermark
 from dipsys.tasks.base import LayerDecomposition
+from dipsys.tasks.box_removal import BoxRemoval, paste_removal, pixel_box
 from dipsys.tasks.watermark import check_bbox
 
 
-class WatermarkMulti(LayerDecomposition):
+class WatermarkMulti(BoxRemoval, LayerDecomposition):
     """N photos under the same watermark: one clean generator each, a shared W and M.
 
     .. math:: I_i \\approx M \\cdot W + (1 - M) \\cdot C_i, \\quad i = 1..N
@@ -111,10 +110,6 @@ class WatermarkMulti(LayerDecomposition):
         self.bbox = None if bbox is None or self.locate else check_bbox(bbox)
         self.removal_max_ratio = float(removal_max_ratio)
         self.found_box_max_ratio = float(found_box_max_ratio)
-        self.removal: dict[str, Any] | None = None
-        # with a box the export depends on the original only: computed once, also for the
-        # TensorBoard image logs that call export during training
-        self._box_export: tuple[tuple, dict[str, Tensor]] | None = None
 
     def setup(self, stage: str) -> None:
         """The data must hold as many images as the task has clean generators."""
@@ -164,62 +159,36 @@ class WatermarkMulti(LayerDecomposition):
 
     def _remove_in_box(self, original: Tensor) -> dict[str, Tensor]:
         """The joint classical removal inside the box, at the original resolution."""
-        key = (original.data_ptr(), tuple(original.shape), original.dtype, original.device)
-        if self._box_export is None or self._box_export[0] != key:
-            images = original.detach().cpu().double().view(self.images, 3, *original.shape[-2:])
-            result, watermark, mask = self._removal(images)
-            exported = {name: result[i] for i, name in enumerate(self.clean_names)}
-            exported |= {"watermark": watermark, "mask": mask}
-            exported = {name: layer.to(original) for name, layer in exported.items()}
-            self._box_export = (key, exported)
-        return self._box_export[1]
+        return self.cached_export(original, self._removal)
 
-    def _removal(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Clean images, watermark colour and opacity map of ``images`` ``(N, 3, H, W)``;
+    def _removal(self, original: Tensor) -> dict[str, Tensor]:
+        """Clean images, watermark colour and opacity map of the stacked ``original``;
         records what the removal found in ``self.removal``."""
-        result = images.clone()
-        watermark = torch.zeros_like(images[0])
-        mask = torch.zeros_like(images[0, :1])
+        images = original.view(self.images, 3, *original.shape[-2:])
         source = "auto" if self.locate else "given"
-        box = self._box(images)
+        box = pixel_box(self.bbox) if not self.locate else self._found_box(images)
         if box is None:
             self.removal = {"kept_input": True, "box": None, "box_source": source}
             self.removal["kept_input_reason"] = "no shared watermark found"
-            return result, watermark, mask
-        x0, y0, x1, y1 = box
-        crops = images[:, :, y0:y1, x0:x1].permute(0, 2, 3, 1).numpy()
-        max_ratio = self.found_box_max_ratio if self.locate else self.removal_max_ratio
-        out = checked_remove(crops, max_ratio=max_ratio)
-        chosen = out["blind"] if out["candidate"] != "rival" else out["blind"]["rival"]
-        footprint = torch.from_numpy(np.asarray(chosen["footprint"], np.float64))
-        opacity, colour = float(chosen["opacity"]), np.asarray(chosen["colour"], np.float64)
-        ratio = float(out["check"]["edge_ratio"])
-        self.removal = {
-            "kept_input": bool(out["kept_input"]),
-            "edge_ratio": round(ratio, 4) if math.isfinite(ratio) else None,
-            "max_ratio": max_ratio,
-            "opacity": round(opacity, 4),
-            "colour": [round(float(c), 4) for c in colour],
-            "footprint_pixels": int(footprint.sum()),
-            "box": box,
-            "box_source": source,
-        }
-        if out["kept_input"]:
-            reason = out["check"]["failed"]
-            self.removal["kept_input_reason"] = f"{reason}: the box is not explained"
-            return result, watermark, mask
-        result[:, :, y0:y1, x0:x1] = torch.from_numpy(np.asarray(out["result"])).permute(0, 3, 1, 2)
-        mask[0, y0:y1, x0:x1] = opacity * footprint
-        watermark[:, y0:y1, x0:x1] = torch.from_numpy(colour)[:, None, None]
-        return result, watermark, mask
+            result, watermark, mask = (
+                images,
+                torch.zeros_like(images[0]),
+                torch.zeros_like(images[0, :1]),
+            )
+        else:
+            x0, y0, x1, y1 = box
+            crops = images[:, :, y0:y1, x0:x1].permute(0, 2, 3, 1).numpy()
+            max_ratio = self.found_box_max_ratio if self.locate else self.removal_max_ratio
+            out = checked_remove(crops, max_ratio=max_ratio)
+            chosen = out["blind"] if out["candidate"] != "rival" else out["blind"]["rival"]
+            out = {**out, **{key: chosen[key] for key in ("footprint", "opacity", "colour")}}
+            result, watermark, mask, self.removal = paste_removal(
+                images, box, out, source, max_ratio
+            )
+        layers = {name: result[i] for i, name in enumerate(self.clean_names)}
+        return layers | {"watermark": watermark, "mask": mask}
 
-    def _box(self, images: Tensor) -> list[int] | None:
-        """The given box (every pixel it touches) or, with ``bbox="auto"``, the one found."""
-        if not self.locate:
-            x0, y0 = math.floor(self.bbox[0]), math.floor(self.bbox[1])
-            return [x0, y0, math.ceil(self.bbox[2]), math.ceil(self.bbox[3])]
+    @staticmethod
+    def _found_box(images: Tensor) -> list[int] | None:
+        """The box :func:`locate_shared_watermark` finds in the stack, or None."""
         return locate_shared_watermark(images.permute(0, 2, 3, 1).numpy())
-
-    def report(self, layers: dict[str, Tensor], datamodule: Any) -> dict[str, Any]:
-        """With a box: what the removal inside it found and whether it kept the input."""
-        return {"removal": self.removal} if self.removal is not None else {}

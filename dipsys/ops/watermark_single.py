@@ -1,0 +1,123 @@
+"""Removal of a flat semi-transparent logo from one photo's box, checked without ground truth.
+
+One photo gives the footprint cut (:mod:`.watermark_footprint`) much less evidence than a
+stack does, so three priors of real watermarks are added to :func:`.blind_remove`:
+
+1. **The logo is not dark** (:func:`.not_dark`): a light logo over the footprint ``F`` and a
+   dark one over the rest of the box explain the same outline; only the first is tried.
+2. **The opacity and colour are re-read from the final outline** (:func:`.fit_opacity` on
+   the pairs across ``F``), where the ranked hypotheses only sample a grid of ``a`` and a few
+   colours; when that fit fails (an opacity outside 0.05–0.7 or a dark colour), the smaller
+   of the ranked and the null-step opacity (:func:`.null_step_opacity`) is taken: removing
+   too little leaves a fainter logo, removing too much darkens the photo.
+3. **Never worse than the input, by a check without ground truth** (:func:`.removal_check`):
+   when the removal leaves more than ``max_ratio`` of the outline's step, the input is kept.
+   The same check then runs on each connected part of ``F`` alone: a part whose own outline
+   does not fade (a multi-coloured logo's icon under the text's colour, a patch of the
+   photo's texture) or that is too small to judge (under ``PART_PAIRS`` outline pairs) keeps
+   the input there.
+
+Then ``J = (I − a F L)/(1 − a F)`` in the box, at the original resolution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from dipsys.ops.watermark_affine import (
+    affine_remove,
+    fit_opacity,
+    null_step_opacity,
+    outline_pairs,
+    pair_pixels,
+)
+from dipsys.ops.watermark_blind import PALETTE, blind_remove, not_dark, removal_check
+
+__all__ = ["faded_parts", "remove_logo"]
+
+#: the palette's colours a watermark may have (every corner of the RGB cube but black)
+LOGO_PALETTE = tuple(colour for colour in PALETTE if not_dark(colour))
+#: the opacities an outline fit may return before the ranked one is kept
+FIT_RANGE = (0.05, 0.7)
+#: the fewest outline pairs a part of the footprint needs to be judged (and removed)
+PART_PAIRS = 10
+
+
+def faded_parts(
+    crop: np.ndarray, result: np.ndarray, footprint: np.ndarray, opacity: float, max_ratio: float
+) -> np.ndarray:
+    """The connected parts of ``footprint`` (8-neighbours) whose own outline fades in ``result``
+    to ``max_ratio`` of its step or less, judged on ``PART_PAIRS`` pairs or more.
+
+    Shape:
+        - crop, result: ``(H, W, 3)``; footprint, output: ``(H, W)``
+    """
+    labels, count = ndimage.label(footprint, structure=np.ones((3, 3)))
+    kept = np.zeros_like(footprint, dtype=bool)
+    for index in range(1, count + 1):
+        part = labels == index
+        passed, _ = removal_check(
+            crop, result, part, opacity, max_ratio=max_ratio, min_pairs=PART_PAIRS
+        )
+        if passed:
+            kept |= part
+    return kept
+
+
+def remove_logo(crop: np.ndarray, max_ratio: float = 0.9) -> dict:
+    """The photo under a light semi-transparent logo in ``crop``, or ``crop`` itself.
+
+    .. math:: J = \\frac{I - a F L}{1 - a F}
+
+    with the footprint ``F``, opacity ``a`` and colour ``L`` found blind (module docstring).
+
+    Args:
+        crop: the box of one photo (a few pixels of margin around the logo), in [0, 1].
+        max_ratio: the largest share of the outline's step the removal may leave.
+
+    Returns:
+        ``result`` (the input when the check fails), ``kept_input``, ``check`` (the figures of
+        :func:`removal_check`: ``edge_ratio``, ``opacity``, ``pairs``, ``failed``),
+        ``footprint`` (the parts removed), ``opacity`` and ``colour``.
+
+    Shape:
+        - crop, result: ``(H, W, 3)``; footprint: ``(H, W)``
+
+    Example:
+        >>> ys, xs = np.mgrid[0:48, 0:96] / np.array([48.0, 96.0])[:, None, None]
+        >>> photo = np.stack([0.2 + 0.4 * xs, 0.3 + 0.3 * ys, 0.5 - 0.2 * xs * ys], axis=-1)
+        >>> logo = np.zeros((48, 96), bool)
+        >>> logo[10:38, 12:22] = logo[30:38, 12:40] = logo[10:38, 56:66] = True  # "L I"
+        >>> marked = np.where(logo[..., None], 0.8 * photo + 0.2, photo)  # white, a = 0.2
+        >>> out = remove_logo(marked)
+        >>> psnr = lambda x: -10 * np.log10(np.mean((x - photo) ** 2))
+        >>> bool(out["kept_input"]), round(psnr(marked)), round(psnr(out["result"]))
+        (False, 27, 45)
+    """
+    out = blind_remove(crop, palette=LOGO_PALETTE, colour_ok=not_dark, null_step=False)
+    footprint, colour = out["footprint"], np.asarray(out["colour"], np.float64)
+    opacity = out["opacity"]
+    stepped, pairs = null_step_opacity(crop, footprint, colour)
+    if pairs >= 20:
+        opacity = min(opacity, stepped)
+    p, q = outline_pairs(footprint)
+    fitted, fitted_colour, _ = fit_opacity(*pair_pixels(crop, p, q))
+    if FIT_RANGE[0] < fitted < FIT_RANGE[1] and not_dark(fitted_colour):
+        opacity, colour = fitted, np.clip(fitted_colour, 0, 1)
+    result = affine_remove(crop, footprint, opacity, colour)
+    passed, check = removal_check(crop, result, footprint, opacity, max_ratio=max_ratio)
+    if passed:
+        footprint = faded_parts(crop, result, footprint, opacity, max_ratio)
+        result = affine_remove(crop, footprint, opacity, colour)
+        if not footprint.any():
+            passed = False
+            check = {**check, "failed": "no part of the recovered logo fades on its own"}
+    return {
+        "result": result if passed else crop,
+        "kept_input": not passed,
+        "check": check,
+        "footprint": footprint,
+        "opacity": float(opacity),
+        "colour": colour,
+    }
