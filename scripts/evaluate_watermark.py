@@ -15,7 +15,8 @@ figures are PSNR (dB) and SSIM inside the box against the clean photo (torchmetr
 box's crop). The dev photos are research-use only: nothing of them is written outside
 ``--out`` (default under ``outputs/``, git-ignored).
 
-Writes ``<out>/results.json`` and the report ``--doc`` (default ``docs/results_watermark.md``).
+Writes ``<out>/results.json`` and the report ``--doc`` (default ``<out>/report.md``; the
+figures in docs/results_watermark.md are copied from such reports by hand).
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def main() -> None:
         help="watermark_multi's task.bbox: the true box, auto (found by the task) or none",
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "evaluate_watermark")
-    parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "results_watermark.md")
+    parser.add_argument("--doc", type=Path, default=None, help="default: <out>/report.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
     photos = sorted(args.photos.glob("*.[jp][pn]g"), key=lambda p: p.stem)
@@ -202,6 +203,7 @@ def main() -> None:
             )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"single": single, "multi": multi}, indent=2))
+    args.doc = args.doc or args.out / "report.md"
     args.doc.parent.mkdir(parents=True, exist_ok=True)
     args.doc.write_text(report(single, multi, " ".join(sys.argv[1:])))
     print(f"wrote {args.doc}")

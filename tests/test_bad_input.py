@@ -197,6 +197,10 @@ def test_wrongly_typed_task_option(make_cfg, task, override, key):
     _fails(make_cfg, f"task={task}", override, match=key)
 
 
+def test_a_box_too_thin_for_the_logo_removal(make_cfg):
+    _fails(make_cfg, "task=watermark", "task.bbox=[10,10,13,40]", match="too small")
+
+
 def test_a_box_to_find_needs_several_photos(make_cfg):
     _fails(make_cfg, "task=watermark", "task.bbox=auto", match="needs several photos")
 

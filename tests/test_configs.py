@@ -104,6 +104,14 @@ def test_watermark_multi_fits_briefly_when_a_box_decides_the_result():
     assert explicit.trainer.max_steps == 7
 
 
+def test_watermark_fits_briefly_unless_the_dip_layers_are_the_result():
+    def steps(*overrides: str) -> int:
+        return compose_config(["task=watermark", *overrides]).trainer.max_steps
+
+    assert steps() == 100 and steps("task.removal=dip") == 1500
+    assert steps("task.removal=dip", "trainer.max_steps=7") == 7
+
+
 SWEEPS = sorted(p.stem for p in (ROOT / "conf" / "sweep").glob("*.yaml"))
 
 

@@ -18,23 +18,21 @@ from tests.conftest import ROOT
 SCRIPTS = sorted(path.stem for path in (ROOT / "scripts").glob("*.py"))
 
 
-def _load(name: str):
-    """The script as a module, importing its siblings the way ``python scripts/x.py`` does."""
+def _load(name: str, monkeypatch):
+    """The script as a module, importing its siblings the way ``python scripts/x.py`` does;
+    ``sys.path`` and ``sys.modules`` are restored after the test."""
     path = ROOT / "scripts" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_script_{name}", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    monkeypatch.setattr(sys, "path", [str(ROOT / "scripts"), *sys.path])
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look it up there
+    spec.loader.exec_module(module)
     return module
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_script_imports_and_answers_help(name, monkeypatch):
-    module = _load(name)
+    module = _load(name, monkeypatch)
     main = getattr(module, "main", None)
     if main is None:  # a library of the other scripts
         return

@@ -48,6 +48,20 @@ def _task(**kwargs) -> Watermark:
     )
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"removal": "inpaint"}, "task.removal must be one of"),
+        ({"bbox": [8, 4, 14, 40]}, "too small for the logo removal"),
+    ],
+)
+def test_bad_removal_options(options, message):
+    with pytest.raises(InputError, match=message):
+        _task(**options)
+    if "bbox" in options:  # the Double-DIP layers take a thin box
+        _task(removal="dip", **options)
+
+
 def _batch(step: int, hint: torch.Tensor, target: torch.Tensor) -> dict:
     return {
         "k": [0],

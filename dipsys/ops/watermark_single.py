@@ -42,6 +42,8 @@ LOGO_PALETTE = tuple(colour for colour in PALETTE if not_dark(colour))
 FIT_RANGE = (0.05, 0.7)
 #: the fewest outline pairs a part of the footprint needs to be judged (and removed)
 PART_PAIRS = 10
+#: the fewest outline pairs the null-step opacity needs to be read
+STEP_PAIRS = 20
 
 
 def faded_parts(
@@ -78,7 +80,8 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9) -> dict:
 
     Returns:
         ``result`` (the input when the check fails), ``kept_input``, ``check`` (the figures of
-        :func:`removal_check`: ``edge_ratio``, ``opacity``, ``pairs``, ``failed``),
+        :func:`removal_check`: ``edge_ratio``, ``opacity``, ``pairs``, ``failed``; over the
+        parts removed, or over the whole footprint when the input is kept),
         ``footprint`` (the parts removed), ``opacity`` and ``colour``.
 
     Shape:
@@ -99,7 +102,7 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9) -> dict:
     footprint, colour = out["footprint"], np.asarray(out["colour"], np.float64)
     opacity = out["opacity"]
     stepped, pairs = null_step_opacity(crop, footprint, colour)
-    if pairs >= 20:
+    if pairs >= STEP_PAIRS:
         opacity = min(opacity, stepped)
     p, q = outline_pairs(footprint)
     fitted, fitted_colour, _ = fit_opacity(*pair_pixels(crop, p, q))
@@ -113,6 +116,8 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9) -> dict:
         if not footprint.any():
             passed = False
             check = {**check, "failed": "no part of the recovered logo fades on its own"}
+        else:  # the record describes what was removed: the parts kept
+            _, check = removal_check(crop, result, footprint, opacity, max_ratio=float("inf"))
     return {
         "result": result if passed else crop,
         "kept_input": not passed,

@@ -22,6 +22,8 @@ from dipsys.tasks.stages import TwoStages
 
 #: how the clean image inside the box is computed
 REMOVALS = ("affine", "dip")
+#: the smallest box side the affine removal takes (its cut fixes a 3-px ring off the logo)
+MIN_BOX = 8
 
 
 def check_bbox(bbox: Any) -> list[float]:
@@ -50,7 +52,8 @@ def check_bbox(bbox: Any) -> list[float]:
 
 
 class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
-    """Double-DIP watermark removal from one image and the watermark's bounding box ``h``.
+    """Watermark removal from one image and the watermark's bounding box ``h``: a light logo
+    removed at full resolution (default), or the Double-DIP layers (``removal="dip"``).
 
     .. math:: I \\approx h M \\cdot W + (1 - h M) \\cdot C
 
@@ -125,6 +128,12 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
         if removal not in REMOVALS:
             raise InputError(f"task.removal must be one of {list(REMOVALS)}, got {removal!r}")
         self.removal_kind, self.removal_max_ratio = removal, float(removal_max_ratio)
+        x0, y0, x1, y1 = pixel_box(self.bbox)
+        if removal == "affine" and min(x1 - x0, y1 - y0) < MIN_BOX:
+            raise InputError(
+                f"task.bbox {self.bbox} is too small for the logo removal: {MIN_BOX}×{MIN_BOX} "
+                "pixels or more (a few pixels of margin around the logo), or task.removal=dip"
+            )
         super().__init__(generators=generators, **kwargs)
         self.box_key = f"aligned/box_{box_name}"
         self.box_name = box_name

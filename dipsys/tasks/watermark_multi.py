@@ -170,11 +170,8 @@ class WatermarkMulti(BoxRemoval, LayerDecomposition):
         if box is None:
             self.removal = {"kept_input": True, "box": None, "box_source": source}
             self.removal["kept_input_reason"] = "no shared watermark found"
-            result, watermark, mask = (
-                images,
-                torch.zeros_like(images[0]),
-                torch.zeros_like(images[0, :1]),
-            )
+            result = images.clone()
+            watermark, mask = torch.zeros_like(images[0]), torch.zeros_like(images[0, :1])
         else:
             x0, y0, x1, y1 = box
             crops = images[:, :, y0:y1, x0:x1].permute(0, 2, 3, 1).numpy()
