@@ -68,14 +68,15 @@ def _unspent() -> None:
 
 
 def _affine() -> None:
+    import dipsys.ops.watermark_single as single
     import dipsys.tasks.watermark as watermark
 
-    remove_logo = watermark.remove_logo
+    remove_logo = single.remove_logo
 
     def broken(crop, max_ratio=0.9):
         return {**remove_logo(crop, max_ratio=max_ratio), "result": crop, "kept_input": False}
 
-    watermark.remove_logo = broken
+    watermark.remove_logo = single.remove_logo = broken
 
 
 def pytest_configure(config) -> None:

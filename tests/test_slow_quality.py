@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import statistics
 
+import numpy as np
 import pytest
 
-from dipsys.data.synthetic import colorize, fg_bg_composite, haze_case, load_sample
+from dipsys.data.synthetic import (
+    colorize,
+    fg_bg_composite,
+    haze_case,
+    load_sample,
+    watermark_suite,
+)
+from dipsys.ops import watermark_single
 from dipsys.run import train
 from tests.test_quality import FAST, _at_least, _hints_from, _photo, _save
 
@@ -82,3 +90,24 @@ def test_transparency_pair_recovers_the_bundled_layers(run):
     )
     _at_least("transparency_pair layer 1", metrics["psnr"], metrics["input"]["psnr"] + 5.0)
     _at_least("transparency_pair layer 2", metrics["psnr2"], metrics["input"]["psnr"] + 5.0)
+
+
+def test_watermark_removal_on_text_logos_over_the_bundled_photos():
+    """One photo's removal in its box (what ``task=watermark`` exports there) on the 20 cases
+    of ``watermark_suite``: faint text, white for half the seeds, a saturated colour for the
+    others. Measured: mean +5.45 dB over the input, above it on 14 of 20, below on 5 (down to
+    −4.64 dB, coloured text; docs/results_watermark.md)."""
+    gains = []
+    for case in watermark_suite():
+        x0, y0, x1, y1 = case["box"]
+        crop = case["image"].permute(1, 2, 0).double().numpy()[y0:y1, x0:x1]
+        truth = case["clean"].permute(1, 2, 0).double().numpy()[y0:y1, x0:x1]
+        result = watermark_single.remove_logo(crop)["result"]
+        gains.append(_psnr(result, truth) - _psnr(crop, truth))
+    print("watermark suite gains:", [round(g, 2) for g in gains])
+    _at_least("mean gain over the input (dB)", statistics.mean(gains), 3.0)
+    _at_least("cases above the input", sum(g > 0.005 for g in gains), 12)
+
+
+def _psnr(estimate, truth) -> float:
+    return float(-10 * np.log10(np.mean((estimate - truth) ** 2)))

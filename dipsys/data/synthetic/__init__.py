@@ -8,7 +8,8 @@ own ``torch.Generator``, so equal seeds give equal cases. Images are float32, ch
 [0, 1]; the bundled photographs and textures under ``assets/`` are loaded by :func:`load_sample`.
 
 Modules: ``samples`` (bundled images, shared random helpers), ``haze``, ``regions``,
-``mixtures`` (transparency, watermarks), ``video``.
+``mixtures`` (transparency, watermarks), ``video``, and the suites ``haze_suite`` and
+``watermark_suite``.
 """
 
 from dipsys.data.synthetic.haze import haze_case, hazy_image, hazy_video, smooth_depth
@@ -16,6 +17,7 @@ from dipsys.data.synthetic.mixtures import alpha_mixture, mixture_pair, watermar
 from dipsys.data.synthetic.regions import blob_mask, fg_bg_composite, region_composite
 from dipsys.data.synthetic.samples import ASSETS, SAMPLES, colorize, load_sample
 from dipsys.data.synthetic.video import moving_object_video, panning_video, transparent_video
+from dipsys.data.synthetic.watermark_suite import watermark_suite
 
 __all__ = [
     "ASSETS",
@@ -35,4 +37,5 @@ __all__ = [
     "smooth_depth",
     "transparent_video",
     "watermark_case",
+    "watermark_suite",
 ]
