@@ -25,6 +25,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     cv2.setNumThreads(1)
 
 
+def psnr_np(estimate: np.ndarray, truth: np.ndarray) -> float:
+    """PSNR (dB, peak 1) of two arrays in [0, 1]."""
+    return float(-10 * np.log10(np.mean((estimate - truth) ** 2)))
+
+
 def textured_photos(
     count: int, height: int, width: int, blobs: tuple[int, int], grain: float
 ) -> np.ndarray:

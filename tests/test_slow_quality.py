@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 
-import numpy as np
 import pytest
 
 from dipsys.data.synthetic import (
@@ -22,6 +21,7 @@ from dipsys.data.synthetic import (
 )
 from dipsys.ops import watermark_single
 from dipsys.run import train
+from tests.conftest import psnr_np
 from tests.test_quality import FAST, _at_least, _hints_from, _photo, _save
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
@@ -103,11 +103,7 @@ def test_watermark_removal_on_text_logos_over_the_bundled_photos():
         crop = case["image"].permute(1, 2, 0).double().numpy()[y0:y1, x0:x1]
         truth = case["clean"].permute(1, 2, 0).double().numpy()[y0:y1, x0:x1]
         result = watermark_single.remove_logo(crop)["result"]
-        gains.append(_psnr(result, truth) - _psnr(crop, truth))
+        gains.append(psnr_np(result, truth) - psnr_np(crop, truth))
     print("watermark suite gains:", [round(g, 2) for g in gains])
     _at_least("mean gain over the input (dB)", statistics.mean(gains), 3.0)
     _at_least("cases above the input", sum(g > 0.005 for g in gains), 12)
-
-
-def _psnr(estimate, truth) -> float:
-    return float(-10 * np.log10(np.mean((estimate - truth) ** 2)))

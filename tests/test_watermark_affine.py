@@ -8,6 +8,7 @@ import pytest
 from dipsys.ops.watermark_affine import affine_remove, fit_opacity, outline_pairs
 from dipsys.ops.watermark_blind import blind_remove, checked_remove, removal_check
 from dipsys.ops.watermark_footprint import footprint_cut
+from tests.conftest import psnr_np as _psnr
 from tests.conftest import textured_photos
 
 OPACITY, COLOUR = 0.2, np.array([1.0, 0.95, 0.9])
@@ -29,10 +30,6 @@ def _scene(seed: int = 0, noise: float = 0.01) -> tuple[np.ndarray, np.ndarray, 
     m = OPACITY * logo[..., None]
     image = np.round(((1 - m) * photo + m * COLOUR) * 255) / 255
     return image, photo, logo
-
-
-def _psnr(x: np.ndarray, y: np.ndarray) -> float:
-    return float(-10 * np.log10(np.mean((x - y) ** 2)))
 
 
 def test_inversion_is_exact_with_the_true_layer() -> None:

@@ -6,11 +6,8 @@ import numpy as np
 
 from dipsys.ops.watermark_blind import not_dark
 from dipsys.ops.watermark_single import remove_logo
+from tests.conftest import psnr_np as _psnr
 from tests.conftest import textured_photos
-
-
-def _psnr(x: np.ndarray, y: np.ndarray) -> float:
-    return float(-10 * np.log10(np.mean((x - y) ** 2)))
 
 
 def _letters(height: int = 56, width: int = 120) -> np.ndarray:

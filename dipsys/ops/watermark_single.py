@@ -32,12 +32,10 @@ from dipsys.ops.watermark_affine import (
     outline_pairs,
     pair_pixels,
 )
-from dipsys.ops.watermark_blind import PALETTE, blind_remove, not_dark, removal_check
+from dipsys.ops.watermark_blind import blind_remove, not_dark, removal_check
 
 __all__ = ["faded_parts", "remove_logo"]
 
-#: the palette's colours a watermark may have (every corner of the RGB cube but black)
-LOGO_PALETTE = tuple(colour for colour in PALETTE if not_dark(colour))
 #: the opacities an outline fit may return before the ranked one is kept
 FIT_RANGE = (0.05, 0.7)
 #: the fewest outline pairs a part of the footprint needs to be judged (and removed)
@@ -98,7 +96,8 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9) -> dict:
         >>> bool(out["kept_input"]), round(psnr(marked)), round(psnr(out["result"]))
         (False, 27, 45)
     """
-    out = blind_remove(crop, palette=LOGO_PALETTE, colour_ok=not_dark, null_step=False)
+    # not_dark leaves of the palette every corner of the RGB cube but black
+    out = blind_remove(crop, colour_ok=not_dark, null_step=False)
     footprint, colour = out["footprint"], np.asarray(out["colour"], np.float64)
     opacity = out["opacity"]
     stepped, pairs = null_step_opacity(crop, footprint, colour)

@@ -16,7 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["BoxRemoval", "paste_removal", "pixel_box"]
+__all__ = ["MIN_BOX", "BoxRemoval", "paste_removal", "pixel_box"]
+
+#: the smallest box side a removal takes (its cut fixes a 3-px ring off the logo)
+MIN_BOX = 8
 
 
 def pixel_box(bbox: Sequence[float]) -> list[int]:

@@ -17,13 +17,11 @@ from dipsys.ops.resize import resize
 from dipsys.ops.user_hints import box_mask
 from dipsys.ops.watermark_single import remove_logo
 from dipsys.tasks.base import LayerDecomposition
-from dipsys.tasks.box_removal import BoxRemoval, paste_removal, pixel_box
+from dipsys.tasks.box_removal import MIN_BOX, BoxRemoval, paste_removal, pixel_box
 from dipsys.tasks.stages import TwoStages
 
 #: how the clean image inside the box is computed
 REMOVALS = ("affine", "dip")
-#: the smallest box side the affine removal takes (its cut fixes a 3-px ring off the logo)
-MIN_BOX = 8
 
 
 def check_bbox(bbox: Any) -> list[float]:

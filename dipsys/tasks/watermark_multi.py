@@ -17,7 +17,7 @@ from dipsys.ops.resize import resize
 from dipsys.ops.watermark_blind import checked_remove
 from dipsys.ops.watermark_locate import locate_shared_watermark
 from dipsys.tasks.base import LayerDecomposition
-from dipsys.tasks.box_removal import BoxRemoval, paste_removal, pixel_box
+from dipsys.tasks.box_removal import MIN_BOX, BoxRemoval, paste_removal, pixel_box
 from dipsys.tasks.watermark import check_bbox
 
 
@@ -125,8 +125,10 @@ class WatermarkMulti(BoxRemoval, LayerDecomposition):
             x0, y0, x1, y1 = self.bbox
             if x1 > width or y1 > height:
                 raise InputError(f"task.bbox {self.bbox} lies outside the {width}×{height} images")
-            if x1 - x0 < 8 or y1 - y0 < 8:
-                raise InputError(f"task.bbox {self.bbox} is too small: 8×8 pixels or more")
+            if x1 - x0 < MIN_BOX or y1 - y0 < MIN_BOX:
+                raise InputError(
+                    f"task.bbox {self.bbox} is too small: {MIN_BOX}×{MIN_BOX} pixels or more"
+                )
 
     def composite(self, layers: dict[str, Tensor]) -> Tensor:
         watermark, mask = layers["watermark"], layers["mask"]
@@ -147,7 +149,8 @@ class WatermarkMulti(BoxRemoval, LayerDecomposition):
 
     def export(self, original: Tensor) -> dict[str, Tensor]:
         if self.bbox is not None or self.locate:
-            return self._remove_in_box(original)
+            # the joint classical removal inside the box, at the original resolution
+            return self.cached_export(original, self._removal)
         size = tuple(original.shape[-2:])
         mask = resize(self.best["mask"], size, mode="bilinear").clamp(0, 1)
         keep = (mask < self.keep_threshold).to(mask)
@@ -156,10 +159,6 @@ class WatermarkMulti(BoxRemoval, LayerDecomposition):
             clean = resize(self.best[name], size)
             result[name] = (keep * image[None].to(mask) + (1 - keep) * clean)[0]
         return result
-
-    def _remove_in_box(self, original: Tensor) -> dict[str, Tensor]:
-        """The joint classical removal inside the box, at the original resolution."""
-        return self.cached_export(original, self._removal)
 
     def _removal(self, original: Tensor) -> dict[str, Tensor]:
         """Clean images, watermark colour and opacity map of the stacked ``original``;
