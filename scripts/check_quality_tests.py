@@ -35,7 +35,6 @@ PAIRS = {
     "tests/test_slow_quality.py::test_watermark_removal_on_text_logos_over_the_bundled_photos": (
         "affine"
     ),
-    f"{Q}test_watermark_multi_cleans_the_shared_mark": "skip:mask",
     "tests/test_perturbation.py": "sigma",
     "tests/test_iterative.py::test_a_stopped_system_spends_the_unrun_steps": "unspent",
 }

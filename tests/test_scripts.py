@@ -42,3 +42,15 @@ def test_script_imports_and_answers_help(name, monkeypatch):
         main()
     assert stop.value.code == 0
     assert "usage:" in out.getvalue()
+
+
+def test_every_test_the_quality_check_breaks_exists(monkeypatch):
+    """``check_quality_tests.py`` names tests by path; a renamed or removed test would leave
+    an entry that only reports ERROR (it once held a watermark_multi test removed long before).
+    """
+    pairs = _load("check_quality_tests", monkeypatch).PAIRS
+    for target in pairs:
+        path, _, name = target.partition("::")
+        assert (ROOT / path).is_file(), target
+        if name:
+            assert f"def {name}(" in (ROOT / path).read_text(), target
