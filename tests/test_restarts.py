@@ -62,6 +62,11 @@ def test_watermark_restarts_write_the_median_of_their_runs(make_cfg):
     [
         (("task=watermark", "task.restarts=0"), "positive whole number"),
         (("task=dehaze_iterative", "+task.restarts=2"), "applies to single tasks"),
+        (("task=watermark", "task.restarts=2"), "does not depend on the seed"),
+        (
+            ("task=watermark_multi", "task.bbox=[146,80,248,121]", "task.restarts=2"),
+            "does not depend on the seed",
+        ),
     ],
 )
 def test_restarts_errors_before_any_training(make_cfg, overrides, message):
