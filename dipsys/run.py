@@ -178,9 +178,9 @@ def build_system(cfg: DictConfig) -> System:
     """A task is a one-stage system of ``trainer.max_steps``; ``task.system`` chains stages.
 
     ``task.restarts=N`` (N ≥ 2) runs a single task N times from seeds ``seed … seed+N−1`` and
-    merges the layers by pixel-wise median (:class:`dipsys.systems.Restarts`). A watermark
-    removal in a box (``task=watermark``'s default ``affine``, ``watermark_multi`` with a
-    ``task.bbox``) does not depend on the seed, so restarts of it are an input error.
+    merges the layers by pixel-wise median (:class:`dipsys.systems.Restarts`). A task whose
+    config says ``task.seeded: false`` (its result does not depend on the seed, e.g. a
+    watermark removal in a box) refuses restarts: they would repeat one result.
     """
     build = partial(build_task, cfg)
     spec = cfg.task.get("system")
@@ -190,14 +190,11 @@ def build_system(cfg: DictConfig) -> System:
         raise InputError(f"task.restarts must be a positive whole number, got {restarts!r}")
     if restarts > 1 and spec is not None:
         raise InputError(f"task.restarts applies to single tasks; {cfg.task.name} is a system")
-    seedless = (cfg.task.name == "watermark" and cfg.task.get("removal") == "affine") or (
-        cfg.task.name == "watermark_multi" and cfg.task.get("bbox") is not None
-    )
-    if restarts > 1 and seedless:
+    if restarts > 1 and not cfg.task.get("seeded", True):
         raise InputError(
-            f"task.restarts repeats the same result here: {cfg.task.name}'s removal in its box "
-            "does not depend on the seed (restarts apply to the DIP layers: task.removal=dip, "
-            "or watermark_multi without task.bbox)"
+            f"task.restarts repeats the same result here: {cfg.task.name} with these options "
+            "does not depend on the seed (task.seeded is false; restarts apply to DIP layers, "
+            "e.g. task.removal=dip or watermark_multi without task.bbox)"
         )
     if restarts > 1:
         chain = Restarts(restarts, int(cfg.trainer.max_steps), seed=int(cfg.seed))

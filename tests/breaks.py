@@ -87,6 +87,11 @@ def pytest_configure(config) -> None:
     if kind == "skip":
         _skip(set(args.split(",")))
     else:
-        breaks = {"handoff": _handoff, "median": _median, "sigma": _sigma, "unspent": _unspent}
-        breaks["affine"] = _affine
+        breaks = {
+            "handoff": _handoff,
+            "median": _median,
+            "sigma": _sigma,
+            "unspent": _unspent,
+            "affine": _affine,
+        }
         breaks[kind]()
