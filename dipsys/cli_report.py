@@ -41,8 +41,12 @@ def removal_summary(removal: dict[str, Any]) -> str:
     if removal.get("kept_input"):
         return f"input kept ({removal.get('kept_input_reason', 'the box is not explained')})"
     how = "box found" if removal.get("box_source") == "auto" else "box given"
+    strength = removal.get("strength", 1.0)
+    opacity = f"opacity {removal['opacity']:.2f}"
+    if strength < 1.0 and removal.get("found_opacity") is not None:
+        opacity += f" ({strength:.0%} of the {removal['found_opacity']:.2f} found)"
     return (
-        f"removed in {removal.get('box')} ({how}; opacity {removal['opacity']:.2f}, "
+        f"removed in {removal.get('box')} ({how}; {opacity}, "
         f"edge ratio {removal['edge_ratio']:.2f})"
     )
 

@@ -75,6 +75,7 @@ TYPED_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "task.bbox": (_box, "[x0, y0, x1, y1] in pixels (watermark_multi: or auto)"),
     "task.removal": (lambda value: value in ("affine", "dip"), "affine or dip"),
     "task.module.removal_max_ratio": (_number, "a number"),
+    "task.module.removal_full_ratio": (_number, "a number"),
     "task.module.found_box_max_ratio": (_number, "a number"),
     "task.module.optimizer.lr": (_number, "a number"),
     "task.module.select_every": (_positive_integer, "a positive integer"),

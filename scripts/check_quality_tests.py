@@ -35,6 +35,7 @@ PAIRS = {
     "tests/test_slow_quality.py::test_watermark_removal_on_text_logos_over_the_bundled_photos": (
         "affine"
     ),
+    "tests/test_slow_quality.py::test_an_unsure_watermark_removal_is_applied_weakly": "strength",
     "tests/test_perturbation.py": "sigma",
     "tests/test_iterative.py::test_a_stopped_system_spends_the_unrun_steps": "unspent",
 }

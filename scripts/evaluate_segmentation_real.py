@@ -22,6 +22,12 @@ image edges give without the DIP). ``--only baselines`` skips dipsys. Writes
 ``outputs/evaluation_segmentation_real/<label>/`` (``results.json``, ``report.md``); the photos
 are read by path and never copied elsewhere.
 
+A task that exports a label map of three or more layers (``segmentation_3layer_system``,
+``segmentation_nlayer`` with ``task.layers=3``) is scored against the two-label truth in two
+ways: ``iou`` is its foreground label (``layers/mask.png``, label 0: the layer the fg hint
+names) against the object, with no choice made from the truth; ``iou_best_merge`` is the best
+of the ways to call a set of its labels the object (chosen with the truth: an upper bound).
+
 ``--rescore LABEL...`` trains nothing: it re-applies the shipped refinement (``task.refine*``)
 to the best masks kept in earlier runs' checkpoints (``<out>/<LABEL>/runs/*/checkpoints``), as
 the task's export does, so a change of refinement is measured without refitting the DIPs.
@@ -30,6 +36,7 @@ the task's export does, so a change of refinement is measured without refitting 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -46,7 +53,7 @@ from dipsys.config import REPO_ROOT, compose_config  # noqa: E402
 from dipsys.data.hints import resolve_hints  # noqa: E402
 from dipsys.data.io import read_image, read_mask, write_image  # noqa: E402
 from dipsys.ops.grabcut import grabcut  # noqa: E402
-from dipsys.ops.labels import binary_iou  # noqa: E402
+from dipsys.ops.labels import binary_iou, labels_from_gray  # noqa: E402
 from dipsys.ops.refine import refine_probability  # noqa: E402
 from dipsys.ops.resize import resize  # noqa: E402
 from scripts.case_run import mean_min, run_case  # noqa: E402
@@ -114,26 +121,58 @@ def run_dipsys(task: str, paths: dict, hints: str, extra: list[str], out: Path) 
     return run_case(overrides, out)
 
 
+def label_scores(run: Path, truth: torch.Tensor) -> dict[str, float] | None:
+    """The fg-label IoU and the best-merge IoU of a run's K-label map (module docstring).
+
+    None when the run exported no label map (a two-layer task).
+
+    Shape:
+        - truth: ``(H, W)`` bool
+    """
+    labels_path = run / "layers" / "labels.png"
+    if not labels_path.is_file():
+        return None
+    labels = labels_from_gray(read_mask(labels_path))
+    count = int(labels.max()) + 1
+    merges = [
+        binary_iou(torch.isin(labels, torch.tensor(subset)), truth)
+        for size in range(1, count)
+        for subset in itertools.combinations(range(count), size)
+    ]
+    fg = read_mask(run / "layers" / "mask.png")[0] > 0.5
+    return {"iou": round(binary_iou(fg, truth), 4), "iou_best_merge": round(max(merges), 4)}
+
+
 def report(results: list[dict], label: str) -> str:
+    merged = any("iou_best_merge" in r for r in results)
+    extra = " IoU (best merge of labels, chosen with the truth) |" if merged else ""
     lines = [
         f"### {label}",
         "",
-        "| image | IoU (dipsys) | IoU (GrabCut, same hints) | IoU (refinement alone) | wall (s) |",
-        "|---|---|---|---|---|",
+        f"| image | IoU (dipsys) |{extra} IoU (GrabCut, same hints) | IoU (refinement alone) "
+        "| wall (s) |",
+        "|---|---|---|---|---|" + ("---|" if merged else ""),
     ]
+
+    def cell(r: dict, key: str, digits: int = 3) -> str:
+        return f"{r[key]:.{digits}f}" if r.get(key) is not None else "–"
+
     for r in results:
-        iou = f"{r['iou']:.3f}" if r.get("iou") is not None else "–"
-        wall = f"{r['wall_s']:.0f}" if r.get("wall_s") is not None else "–"
+        best = f" {cell(r, 'iou_best_merge')} |" if merged else ""
         lines.append(
-            f"| {r['name']} | {iou} | {r['grabcut']:.3f} | {r['refine_alone']:.3f} | {wall} |"
+            f"| {r['name']} | {cell(r, 'iou')} |{best} {r['grabcut']:.3f} "
+            f"| {r['refine_alone']:.3f} | {cell(r, 'wall_s', 0)} |"
         )
-    ious = [r["iou"] for r in results if r.get("iou") is not None]
-    walls = [r["wall_s"] for r in results if r.get("wall_s") is not None]
-    cuts = [r["grabcut"] for r in results]
-    alone = [r["refine_alone"] for r in results]
+
+    def column(key: str) -> list[float]:
+        return [r[key] for r in results if r.get(key) is not None]
+
+    walls = column("wall_s")
     wall = f"{statistics.mean(walls):.0f}" if walls else "–"
+    best = f" {mean_min(column('iou_best_merge'))} |" if merged else ""
     lines.append(
-        f"| **mean (min)** | **{mean_min(ious)}** | {mean_min(cuts)} | {mean_min(alone)} | {wall} |"
+        f"| **mean (min)** | **{mean_min(column('iou'))}** |{best} {mean_min(column('grabcut'))} "
+        f"| {mean_min(column('refine_alone'))} | {wall} |"
     )
     return "\n".join(lines) + "\n"
 
@@ -215,6 +254,7 @@ def main() -> None:
             run = out / "runs" / name.replace("/", "_")
             metrics = run_dipsys(args.task, paths, args.hints, list(args.set), run)
             row |= {"iou": metrics["iou"], "wall_s": metrics["total_wall_s"]}
+            row |= label_scores(run, paths["_truth"]) or {}
         results.append(row)
         print(json.dumps(row), flush=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -49,32 +49,35 @@ def report(single: list[dict], multi: list[dict], command_args: str) -> str:
         "composited by `scripts/watermark_cases.py`. Figures: PSNR (dB) / SSIM inside the box.",
         "Inpainting baselines fill the logo's exact footprint (α > 0, dilated 1 px); dipsys is",
         "given the box only. 'edge ratio' is the share of the recovered logo's outline step",
-        "the removal leaves (the input is kept above the bound).",
+        "the removal leaves (the input is kept above the bound); 'strength' the share of the",
+        "found opacity applied (1 while the edge ratio is 0.5 or less, 0 at the bound).",
         "",
     ]
     if single:
         lines += [
             "| case | input | dipsys | inpaint Telea | inpaint NS | opacity (found / true) "
-            "| edge ratio | kept input | wall (s) |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| edge ratio | strength | kept input | wall (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in single:
             cells = figure_cells([r], METHODS)
             kept = "yes" if r["kept_input"] else ""
             removal = r.get("removal", {})
-            found = removal.get("opacity")
+            found = removal.get("found_opacity", removal.get("opacity"))
             opacity = f"{found:.3f} / {r['true_opacity']:.3f}" if found is not None else ""
             ratio = removal.get("edge_ratio")
             ratio = f"{ratio:.2f}" if ratio is not None else ""
+            strength = removal.get("strength")
+            strength = f"{strength:.2f}" if strength is not None else ""
             lines.append(
                 f"| {r['case']} | "
                 + " | ".join(cells)
-                + f" | {opacity} | {ratio} | {kept} | {r['wall_s']} |"
+                + f" | {opacity} | {ratio} | {strength} | {kept} | {r['wall_s']} |"
             )
         for label, pick in (("mean", statistics.mean), ("min", min)):
             cells = figure_cells(single, METHODS, pick)
             wall = pick(r["wall_s"] for r in single)
-            lines.append(f"| {label} | " + " | ".join(cells) + f" | | | | {wall:.1f} |")
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | | | | | {wall:.1f} |")
         lines += [
             "",
             f"{gain_summary(single)} cases (kept the input on "

@@ -12,6 +12,8 @@ Kinds:
     sigma           the per-step input perturbation σ·f·ε dropped
     unspent         a system that stops early drops the steps of the stages that did not run
     affine          the single-image logo removal returns its input as the removal
+    strength        the single-image logo removal applies every removal that passes its check
+                    at full strength
 """
 
 from __future__ import annotations
@@ -73,10 +75,16 @@ def _affine() -> None:
 
     remove_logo = single.remove_logo
 
-    def broken(crop, max_ratio=0.9):
-        return {**remove_logo(crop, max_ratio=max_ratio), "result": crop, "kept_input": False}
+    def broken(crop, **options):
+        return {**remove_logo(crop, **options), "result": crop, "kept_input": False}
 
     watermark.remove_logo = single.remove_logo = broken
+
+
+def _strength() -> None:
+    import dipsys.ops.watermark_single as single
+
+    single.removal_strength = lambda ratio, max_ratio, full_ratio=0.5: float(ratio <= max_ratio)
 
 
 def pytest_configure(config) -> None:
@@ -93,5 +101,6 @@ def pytest_configure(config) -> None:
             "sigma": _sigma,
             "unspent": _unspent,
             "affine": _affine,
+            "strength": _strength,
         }
         breaks[kind]()

@@ -52,3 +52,11 @@ def test_a_kept_input_says_why():
     assert main_figure({"psnr_recon": 20.0, "removal": removal}) == (
         "input kept (no shared watermark found)"
     )
+
+
+def test_a_removal_applied_at_part_strength_says_how_much_of_the_found_opacity():
+    removal = {**REMOVAL, "strength": 0.6, "found_opacity": 0.3}
+    assert main_figure({"psnr_recon": 26.67, "removal": removal}) == (
+        "removed in [136, 121, 346, 280] (box found; opacity 0.18 (60% of the 0.30 found), "
+        "edge ratio 0.64)"
+    )

@@ -92,11 +92,11 @@ def test_transparency_pair_recovers_the_bundled_layers(run):
     _at_least("transparency_pair layer 2", metrics["psnr2"], metrics["input"]["psnr"] + 5.0)
 
 
-def test_watermark_removal_on_text_logos_over_the_bundled_photos():
-    """One photo's removal in its box (what ``task=watermark`` exports there) on the 20 cases
-    of ``watermark_suite``: faint text, white for half the seeds, a saturated colour for the
-    others. Measured: mean +6.36 dB over the input, above it on 15 of 20, below on 4 (down to
-    −4.39 dB, the cat photo's fur; docs/results_watermark.md)."""
+@pytest.fixture(scope="module")
+def watermark_suite_gains() -> list[float]:
+    """PSNR gain over the input in the box of one photo's removal (what ``task=watermark``
+    exports there) on the 20 cases of ``watermark_suite``: faint text, white for half the
+    seeds, a saturated colour for the others."""
     gains = []
     for case in watermark_suite():
         x0, y0, x1, y1 = case["box"]
@@ -105,5 +105,19 @@ def test_watermark_removal_on_text_logos_over_the_bundled_photos():
         result = watermark_single.remove_logo(crop)["result"]
         gains.append(psnr_np(result, truth) - psnr_np(crop, truth))
     print("watermark suite gains:", [round(g, 2) for g in gains])
+    return gains
+
+
+def test_watermark_removal_on_text_logos_over_the_bundled_photos(watermark_suite_gains):
+    """Measured: mean +6.69 dB over the input, above it on 16 of 20, kept on 1, below on 3
+    (down to −1.04 dB, the cat photo's fur; docs/results_watermark.md)."""
+    gains = watermark_suite_gains
     _at_least("mean gain over the input (dB)", statistics.mean(gains), 3.0)
     _at_least("cases above the input", sum(g > 0.005 for g in gains), 12)
+
+
+def test_an_unsure_watermark_removal_is_applied_weakly(watermark_suite_gains):
+    """The removal's strength falls with the share of the outline's step it leaves
+    (``removal_strength``); at full strength the worst case of the suite is −4.39 dB, scaled
+    −1.04 dB."""
+    _at_least("worst gain over the input (dB)", min(watermark_suite_gains), -2.0)

@@ -175,6 +175,9 @@ def test_watermark_writes_the_output_contract(make_cfg):
     # the default removal: in the given box, at the original resolution, recorded
     assert metrics["removal"]["box"] == [39, 8, 141, 49]
     assert metrics["removal"]["box_source"] == "given"
+    removal = metrics["removal"]
+    assert 0.0 < removal["strength"] <= 1.0
+    assert removal["opacity"] == pytest.approx(removal["strength"] * removal["found_opacity"], 1e-3)
     mask = cv2.imread(str(run / "layers" / "mask.png"), cv2.IMREAD_UNCHANGED)
     assert mask[8:49, 39:141].any() and not mask[49:].any() and not mask[:, 141:].any()
     assert list((run / "tb").glob("events.out.tfevents.*"))

@@ -19,11 +19,20 @@ the logo's lift shows. Three priors of real watermarks are added to :func:`.blin
    does not fade (a multi-coloured logo's icon under the text's colour, a patch of the
    photo's texture) or that is too small to judge (under ``PART_PAIRS`` outline pairs) keeps
    the input there.
+4. **A removal as strong as the check is sure of it** (:func:`removal_strength`): a removal
+   that takes away half the outline's step or more is applied in full; between that and
+   ``max_ratio`` its opacity is scaled down linearly, to none at the bound. Where the outline
+   fades only a little the footprint often holds patches of the photo (or a multi-coloured
+   logo's parts of another colour), and a full removal darkens them; a weaker one keeps
+   most of the gain where the footprint is right and little of the harm where it is not.
+   The removal is continuous with keeping the input at the bound.
 
-Then ``J = (I − a F L)/(1 − a F)`` in the box, at the original resolution.
+Then ``J = (I − s a F L)/(1 − s a F)`` in the box, at the original resolution.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from scipy import ndimage
@@ -37,7 +46,7 @@ from dipsys.ops.watermark_affine import (
 )
 from dipsys.ops.watermark_blind import blind_remove, not_dark, removal_check
 
-__all__ = ["faded_parts", "remove_logo"]
+__all__ = ["faded_parts", "remove_logo", "removal_strength"]
 
 #: distances of the footprint cut's pixel pairs (one photo: longer than a stack's 1-3)
 PAIR_STEPS = (1, 2, 3, 4, 5)
@@ -47,6 +56,30 @@ FIT_RANGE = (0.05, 0.7)
 PART_PAIRS = 10
 #: the fewest outline pairs the null-step opacity needs to be read
 STEP_PAIRS = 20
+#: the largest share of the outline's step a removal may leave and still be applied in full
+FULL_RATIO = 0.5
+
+
+def removal_strength(edge_ratio: float, max_ratio: float, full_ratio: float = FULL_RATIO) -> float:
+    """The share ``s`` of the found opacity a removal applies, from its check's edge ratio.
+
+    .. math:: s = \\operatorname{clip}\\Big(\\frac{r_{\\max} - r}{r_{\\max} - r_{\\text{full}}},
+        0, 1\\Big)
+
+    Full strength while the removal leaves ``full_ratio`` of the outline's step or less, none
+    at the check's bound ``max_ratio`` (where the input is kept), linear between. With
+    ``max_ratio ≤ full_ratio`` every removal that passes the check is applied in full.
+
+    Example:
+        >>> [removal_strength(r, 0.9) for r in (0.3, 0.5, 0.7, 0.9, 1.2)]
+        [1.0, 1.0, 0.5, 0.0, 0.0]
+    """
+    if not math.isfinite(edge_ratio):
+        return 0.0
+    if max_ratio <= full_ratio:
+        return 1.0 if edge_ratio <= max_ratio else 0.0
+    share = (max_ratio - edge_ratio) / (max_ratio - full_ratio)
+    return round(float(min(1.0, max(0.0, share))), 6)
 
 
 def faded_parts(
@@ -70,22 +103,25 @@ def faded_parts(
     return kept
 
 
-def remove_logo(crop: np.ndarray, max_ratio: float = 0.9) -> dict:
+def remove_logo(crop: np.ndarray, max_ratio: float = 0.9, full_ratio: float = FULL_RATIO) -> dict:
     """The photo under a light semi-transparent logo in ``crop``, or ``crop`` itself.
 
-    .. math:: J = \\frac{I - a F L}{1 - a F}
+    .. math:: J = \\frac{I - s a F L}{1 - s a F}
 
     with the footprint ``F``, opacity ``a`` and colour ``L`` found blind (module docstring).
 
     Args:
         crop: the box of one photo (a few pixels of margin around the logo), in [0, 1].
         max_ratio: the largest share of the outline's step the removal may leave.
+        full_ratio: the largest share it may leave and still be applied in full
+            (:func:`removal_strength`).
 
     Returns:
         ``result`` (the input when the check fails), ``kept_input``, ``check`` (the figures of
         :func:`removal_check` over the whole footprint, the figures the bound was applied
         to: ``edge_ratio``, ``opacity``, ``pairs``, ``failed``),
-        ``footprint`` (the parts removed), ``opacity`` and ``colour``.
+        ``footprint`` (the parts removed), ``opacity`` (the one applied, ``s a``),
+        ``found_opacity`` (``a``), ``strength`` (``s``) and ``colour``.
 
     Shape:
         - crop, result: ``(H, W, 3)``; footprint: ``(H, W)``
@@ -114,17 +150,27 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9) -> dict:
         opacity, colour = fitted, np.clip(fitted_colour, 0, 1)
     result = affine_remove(crop, footprint, opacity, colour)
     passed, check = removal_check(crop, result, footprint, opacity, max_ratio=max_ratio)
+    strength = removal_strength(check["edge_ratio"], max_ratio, full_ratio) if passed else 0.0
     if passed:
         footprint = faded_parts(crop, result, footprint, opacity, max_ratio)
-        result = affine_remove(crop, footprint, opacity, colour)
-        if not footprint.any():
+        result = affine_remove(crop, footprint, strength * opacity, colour)
+        if strength == 0.0:  # exactly at the bound: a removal of no strength
             passed = False
+            check = {
+                **check,
+                "failed": f"removing the recovered logo leaves {max_ratio}"
+                " of its outline's step (the bound)",
+            }
+        elif not footprint.any():
+            passed, strength = False, 0.0
             check = {**check, "failed": "no part of the recovered logo fades on its own"}
     return {
         "result": result if passed else crop,
         "kept_input": not passed,
         "check": check,
         "footprint": footprint,
-        "opacity": float(opacity),
+        "opacity": float(strength * opacity),
+        "found_opacity": float(opacity),
+        "strength": strength,
         "colour": colour,
     }

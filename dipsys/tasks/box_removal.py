@@ -42,7 +42,8 @@ def paste_removal(
         images: the input images.
         box: ``[x0, y0, x1, y1]`` in whole pixels.
         out: a removal's output: ``result`` (the clean crops), ``kept_input``, ``check`` (with
-            ``edge_ratio`` and ``failed``), ``footprint``, ``opacity`` and ``colour``.
+            ``edge_ratio`` and ``failed``), ``footprint``, ``opacity`` (the one applied) and
+            ``colour``; ``strength`` and ``found_opacity`` are recorded when present.
         source: how the box came (``"given"`` or ``"auto"``).
         max_ratio: the check's bound, for the record.
 
@@ -68,6 +69,8 @@ def paste_removal(
         "max_ratio": max_ratio,
         "opacity": round(opacity, 4),
         "colour": [round(float(c), 4) for c in colour],
+        # a one-photo removal is scaled by how sure its check is (watermark_single)
+        **{key: round(float(out[key]), 4) for key in ("strength", "found_opacity") if key in out},
         "footprint_pixels": int(footprint.sum()),
         "box": list(box),
         "box_source": source,

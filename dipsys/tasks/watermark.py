@@ -94,6 +94,9 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
         removal: ``"affine"`` or ``"dip"``, how the clean image inside the box is computed.
         removal_max_ratio: with ``"affine"``, the largest share of the logo's outline step the
             removal may leave before the input is kept.
+        removal_full_ratio: with ``"affine"``, the largest share it may leave and still be
+            applied at full strength; between the two the found opacity is scaled down
+            linearly (:func:`dipsys.ops.watermark_single.removal_strength`).
         **kwargs: the base class's (inputs, size, loss_weights, perturb, optimizer, ...).
 
     Shape:
@@ -115,6 +118,7 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
         inpaint_radius: int = 5,
         removal: str = "affine",
         removal_max_ratio: float = 0.9,
+        removal_full_ratio: float = 0.5,
         **kwargs: Any,
     ) -> None:
         missing = {"clean", "watermark", "mask"} - set(generators)
@@ -126,6 +130,7 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
         if removal not in REMOVALS:
             raise InputError(f"task.removal must be one of {list(REMOVALS)}, got {removal!r}")
         self.removal_kind, self.removal_max_ratio = removal, float(removal_max_ratio)
+        self.removal_full_ratio = float(removal_full_ratio)
         x0, y0, x1, y1 = pixel_box(self.bbox)
         if removal == "affine" and min(x1 - x0, y1 - y0) < MIN_BOX:
             raise InputError(
@@ -199,7 +204,9 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
         box = pixel_box(self.bbox)
         x0, y0, x1, y1 = box
         crop = original[:, y0:y1, x0:x1].permute(1, 2, 0).numpy()
-        out = remove_logo(crop, max_ratio=self.removal_max_ratio)
+        out = remove_logo(
+            crop, max_ratio=self.removal_max_ratio, full_ratio=self.removal_full_ratio
+        )
         clean, watermark, mask, self.removal = paste_removal(
             original[None], box, out, "given", self.removal_max_ratio
         )
