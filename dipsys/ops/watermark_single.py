@@ -19,15 +19,14 @@ the logo's lift shows. Three priors of real watermarks are added to :func:`.blin
    does not fade (a multi-coloured logo's icon under the text's colour, a patch of the
    photo's texture) or that is too small to judge (under ``PART_PAIRS`` outline pairs) keeps
    the input there.
-4. **A removal as strong as the check is sure of it** (:func:`removal_strength`): a removal
-   that takes away half the outline's step or more is applied in full; between that and
-   ``max_ratio`` its opacity is scaled down linearly, to none at the bound. Where the outline
-   fades only a little the footprint often holds patches of the photo (or a multi-coloured
-   logo's parts of another colour), and a full removal darkens them; a weaker one keeps
-   most of the gain where the footprint is right and little of the harm where it is not.
-   The removal is continuous with keeping the input at the bound.
-
-Then ``J = (I − s a F L)/(1 − s a F)`` in the box, at the original resolution.
+The removal is then **as strong as the check is sure of it** (:func:`removal_strength`): one
+that takes away half the outline's step or more is applied in full; between that and
+``max_ratio`` the opacity is scaled by ``s``, down linearly to none at the bound. Where the
+outline fades only a little the footprint often holds patches of the photo (or a
+multi-coloured logo's parts of another colour), and a full removal darkens them; a weaker one
+keeps most of the gain where the footprint is right and little of the harm where it is not,
+and meets "keep the input" at the bound without a jump:
+``J = (I − s a F L)/(1 − s a F)`` in the box, at the original resolution.
 """
 
 from __future__ import annotations
