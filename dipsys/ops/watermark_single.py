@@ -150,17 +150,17 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9, full_ratio: float = FU
     result = affine_remove(crop, footprint, opacity, colour)
     passed, check = removal_check(crop, result, footprint, opacity, max_ratio=max_ratio)
     strength = removal_strength(check["edge_ratio"], max_ratio, full_ratio) if passed else 0.0
+    if passed and strength == 0.0:  # exactly at the bound: a removal of no strength
+        passed = False
+        check = {
+            **check,
+            "failed": f"removing the recovered logo leaves {max_ratio}"
+            " of its outline's step (the bound)",
+        }
     if passed:
         footprint = faded_parts(crop, result, footprint, opacity, max_ratio)
         result = affine_remove(crop, footprint, strength * opacity, colour)
-        if strength == 0.0:  # exactly at the bound: a removal of no strength
-            passed = False
-            check = {
-                **check,
-                "failed": f"removing the recovered logo leaves {max_ratio}"
-                " of its outline's step (the bound)",
-            }
-        elif not footprint.any():
+        if not footprint.any():
             passed, strength = False, 0.0
             check = {**check, "failed": "no part of the recovered logo fades on its own"}
     return {

@@ -15,7 +15,7 @@ from dipsys.ops.inpaint import inpaint
 from dipsys.ops.metrics import image_metrics, masked_psnr
 from dipsys.ops.resize import resize
 from dipsys.ops.user_hints import box_mask
-from dipsys.ops.watermark_single import remove_logo
+from dipsys.ops.watermark_single import FULL_RATIO, remove_logo
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.box_removal import MIN_BOX, BoxRemoval, paste_removal, pixel_box
 from dipsys.tasks.stages import TwoStages
@@ -118,7 +118,7 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
         inpaint_radius: int = 5,
         removal: str = "affine",
         removal_max_ratio: float = 0.9,
-        removal_full_ratio: float = 0.5,
+        removal_full_ratio: float = FULL_RATIO,
         **kwargs: Any,
     ) -> None:
         missing = {"clean", "watermark", "mask"} - set(generators)
