@@ -36,6 +36,9 @@ PAIRS = {
         "affine"
     ),
     "tests/test_slow_quality.py::test_an_unsure_watermark_removal_is_applied_weakly": "strength",
+    "tests/test_watermark_single.py::test_thin_strokes_joined_to_a_logo_are_removed_with_it": (
+        "parts"
+    ),
     "tests/test_perturbation.py": "sigma",
     "tests/test_iterative.py::test_a_stopped_system_spends_the_unrun_steps": "unspent",
 }

@@ -14,6 +14,8 @@ Kinds:
     affine          the single-image logo removal returns its input as the removal
     strength        the single-image logo removal applies every removal that passes its check
                     at full strength
+    parts           the single-image logo removal keeps the opened footprint alone (the parts of
+                    the cut around its cores are not taken back)
 """
 
 from __future__ import annotations
@@ -87,6 +89,12 @@ def _strength() -> None:
     single.removal_strength = lambda ratio, max_ratio, full_ratio=0.5: float(ratio <= max_ratio)
 
 
+def _parts() -> None:
+    import dipsys.ops.watermark_single as single
+
+    single.whole_parts = lambda opened, cut: opened
+
+
 def pytest_configure(config) -> None:
     spec = os.environ.get("DIPSYS_BREAK", "")
     if not spec:
@@ -102,5 +110,6 @@ def pytest_configure(config) -> None:
             "unspent": _unspent,
             "affine": _affine,
             "strength": _strength,
+            "parts": _parts,
         }
         breaks[kind]()

@@ -7,7 +7,14 @@ import pytest
 
 from dipsys.ops.watermark_affine import affine_remove
 from dipsys.ops.watermark_blind import not_dark
-from dipsys.ops.watermark_single import removal_strength, remove_logo
+from dipsys.ops.watermark_single import (
+    FRINGE_WEIGHT,
+    THIN_WEIGHT,
+    removal_strength,
+    remove_logo,
+    stroke_weight,
+    whole_parts,
+)
 from tests.conftest import psnr_np as _psnr
 from tests.conftest import textured_photos
 
@@ -27,7 +34,7 @@ def test_a_white_logo_on_a_textured_photo_is_removed():
     image = np.round(((1 - m) * photo + m) * 255) / 255
     out = remove_logo(image)
     assert not out["kept_input"], out["check"]
-    assert _psnr(out["result"], photo) > _psnr(image, photo) + 5  # 34.5 against 28.7 dB
+    assert _psnr(out["result"], photo) > _psnr(image, photo) + 5  # 34.4 against 28.7 dB
     assert not_dark(out["colour"])
     iou = (out["footprint"] & _letters()).sum() / (out["footprint"] | _letters()).sum()
     assert iou > 0.7
@@ -68,6 +75,59 @@ def test_a_less_sure_removal_applies_a_share_of_the_found_opacity():
     assert weak["found_opacity"] == pytest.approx(full["opacity"])
     assert weak["opacity"] == pytest.approx(weak["strength"] * full["opacity"])
     assert (weak["footprint"] == full["footprint"]).all()
-    expected = affine_remove(image, full["footprint"], weak["opacity"], full["colour"])
+    expected = affine_remove(image, full["weight"], weak["opacity"], full["colour"])
     np.testing.assert_allclose(weak["result"], expected)
     assert _psnr(image, photo) < _psnr(weak["result"], photo) < _psnr(full["result"], photo)
+
+
+def _serifs() -> np.ndarray:
+    """The block letters with strokes two pixels wide attached to them."""
+    logo = _letters()
+    logo[12:14, 2:14] = logo[42:44, 94:110] = logo[20:22, 64:80] = True
+    return logo
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_thin_strokes_joined_to_a_logo_are_removed_with_it(seed):
+    """The opening of the cut drops strokes two pixels wide; the parts it keeps a core of come
+    back whole. Measured: 98% of the thin strokes' pixels in the footprint (26% before) and
+    their error 0.65 of the input's (0.85 before)."""
+    photo = textured_photos(2, 56, 120, blobs=(4, 8), grain=0.03)[seed]
+    thin = _serifs() & ~_letters()
+    m = 0.15 * _serifs()[..., None]
+    image = np.round(((1 - m) * photo + m) * 255) / 255
+    out = remove_logo(image)
+    assert not out["kept_input"], out["check"]
+    assert (out["footprint"] & thin).sum() >= 0.9 * thin.sum()
+    error = np.abs(out["result"] - photo)[thin].mean()
+    assert error < 0.75 * np.abs(image - photo)[thin].mean()
+
+
+def test_whole_parts_bring_back_the_parts_of_the_cut_the_opening_keeps_a_core_of():
+    cut = np.zeros((12, 30), bool)
+    cut[2:9, 2:9] = True  # a block
+    cut[5, 9:20] = True  # a thin stroke leaving it
+    cut[2:10, 24] = True  # a strip one pixel wide apart: no core
+    opened = np.zeros_like(cut)
+    opened[3:8, 3:8] = True
+    parts = whole_parts(opened, cut)
+    assert parts[2:9, 2:9].all() and parts[5, 9:20].all()
+    assert not parts[:, 22:].any()
+    assert not (parts & ~cut).any()
+
+
+def test_stroke_weight_is_full_on_wide_parts_partial_on_thin_ones_and_the_fringe():
+    footprint = np.zeros((12, 20), bool)
+    footprint[2:9, 2:9] = True
+    footprint[5, 9:16] = True
+    w = stroke_weight(footprint)
+    assert w[5, 5] == 1.0 and w[5, 12] == THIN_WEIGHT
+    assert w[1, 5] == FRINGE_WEIGHT and w[4, 12] == FRINGE_WEIGHT and w[10, 15] == 0.0
+    assert w.min() >= 0.0 and w.max() <= 1.0
+
+
+def test_a_textured_box_without_a_logo_stays_close_to_itself():
+    """No logo: each box is kept, or altered by no more than a faint removal (worst 34.9 dB)."""
+    for photo in textured_photos(6, 56, 120, blobs=(4, 8), grain=0.03):
+        out = remove_logo(photo)
+        assert out["kept_input"] or _psnr(out["result"], photo) > 32.0

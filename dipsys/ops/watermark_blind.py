@@ -131,9 +131,10 @@ def blind_remove(
         **cut: further options of :func:`footprint_cut` (``steps``, ``cap``).
 
     Returns:
-        ``result`` (the photo estimate, shaped as ``image``), ``footprint``, ``opacity``,
-        ``colour``, ``gain`` (the winning hypothesis's energy drop per crop pixel) and
-        ``tried`` (``(gain per pixel, a, L)`` of every hypothesis).
+        ``result`` (the photo estimate, shaped as ``image``), ``footprint``, ``cut`` (the
+        footprint before the opening), ``opacity``, ``colour``, ``gain`` (the winning
+        hypothesis's energy drop per crop pixel) and ``tried`` (``(gain per pixel, a, L)`` of
+        every hypothesis).
 
     Shape:
         - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)``; footprint: ``(H, W)``
@@ -199,6 +200,7 @@ def _finish(
         footprint = footprint_cut(
             image, a, colour, colour_rounds=colour_rounds, colour_weight=colour_weight, **cut
         )
+    cut = footprint
     if opening:
         # strips one pixel wide along the photo's own edges are not a logo's strokes
         footprint = ndimage.binary_opening(footprint)
@@ -207,7 +209,13 @@ def _finish(
         if pairs >= 20:
             a = a_step
     result = affine_remove(image, footprint, a, colour)
-    return {"result": result, "footprint": footprint, "opacity": float(a), "colour": colour}
+    return {
+        "result": result,
+        "footprint": footprint,
+        "cut": cut,
+        "opacity": float(a),
+        "colour": colour,
+    }
 
 
 def checked_remove(image: np.ndarray, max_ratio: float = 0.5, **blind) -> dict:

@@ -61,6 +61,8 @@ def paste_removal(
     watermark = torch.zeros_like(images[0])
     mask = torch.zeros_like(images[0, :1])
     footprint = torch.from_numpy(np.asarray(out["footprint"], np.float64)).to(images)
+    # a one-photo removal weighs thin strokes and the rim (watermark_single.stroke_weight)
+    weight = torch.from_numpy(np.asarray(out.get("weight", out["footprint"]), np.float64))
     opacity, colour = float(out["opacity"]), np.asarray(out["colour"], np.float64)
     ratio = float(out["check"]["edge_ratio"])
     record: dict[str, Any] = {
@@ -80,7 +82,7 @@ def paste_removal(
         return clean, watermark, mask, record
     crops = torch.from_numpy(np.asarray(out["result"])).to(images)
     clean[:, :, y0:y1, x0:x1] = crops.reshape(-1, *crops.shape[-3:]).permute(0, 3, 1, 2)
-    mask[0, y0:y1, x0:x1] = opacity * footprint
+    mask[0, y0:y1, x0:x1] = opacity * weight.to(images)
     watermark[:, y0:y1, x0:x1] = torch.from_numpy(colour).to(images)[:, None, None]
     return clean, watermark, mask, record
 
