@@ -107,7 +107,7 @@ def stroke_weight(
     .. math:: w = [F \\circ B] + t\\,[F \\setminus (F \\circ B)]
         + f\\,[(F \\oplus B) \\setminus F]
 
-    with ``F ∘ B`` the opening by the 3×3 cross (the parts three pixels wide or more, whole),
+    with ``F ∘ B`` the opening by the 3×3 cross (what of ``F`` is three pixels wide or more),
     ``t`` = ``thin`` (strokes one or two pixels wide: at a logo's scale they cover a pixel in
     part) and ``f`` = ``fringe`` (the one-pixel rim outside ``F``, where a resampled logo's
     anti-aliased edge lies).
@@ -187,8 +187,8 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9, full_ratio: float = FU
 
     Returns:
         ``result`` (the input when the check fails), ``kept_input``, ``check`` (the figures of
-        :func:`removal_check` over the whole footprint, the figures the bound was applied
-        to: ``edge_ratio``, ``opacity``, ``pairs``, ``failed``),
+        the stricter :func:`removal_check`, over the opened footprint or its whole parts, the
+        figures the bound was applied to: ``edge_ratio``, ``opacity``, ``pairs``, ``failed``),
         ``footprint`` (the parts removed), ``weight`` (their stroke weight ``w``),
         ``opacity`` (the one applied, ``s a``),
         ``found_opacity`` (``a``), ``strength`` (``s``) and ``colour``.
