@@ -222,10 +222,12 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9, full_ratio: float = FU
     # one holds: the parts taken back must not make an unsure removal look sure
     opened = footprint
     footprint = whole_parts(opened, out["cut"])
-    checks = []
-    for part in (opened, footprint):
-        result = affine_remove(crop, part, opacity, colour)
-        checks.append(removal_check(crop, result, part, opacity, max_ratio=max_ratio))
+    opened_result = affine_remove(crop, opened, opacity, colour)
+    result = affine_remove(crop, footprint, opacity, colour)
+    checks = [
+        removal_check(crop, opened_result, opened, opacity, max_ratio=max_ratio),
+        removal_check(crop, result, footprint, opacity, max_ratio=max_ratio),
+    ]
     passed, check = max(checks, key=lambda c: (not c[0], c[1]["edge_ratio"]))
     strength = removal_strength(check["edge_ratio"], max_ratio, full_ratio) if passed else 0.0
     if passed and strength == 0.0:  # exactly at the bound: a removal of no strength
@@ -237,16 +239,18 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9, full_ratio: float = FU
         }
     if passed:
         footprint = faded_parts(crop, result, footprint, opacity, max_ratio)
-        result = affine_remove(crop, stroke_weight(footprint), strength * opacity, colour)
         if not footprint.any():
             passed, strength = False, 0.0
             check = {**check, "failed": "no part of the recovered logo fades on its own"}
+    weight = stroke_weight(footprint)
+    if passed:
+        result = affine_remove(crop, weight, strength * opacity, colour)
     return {
         "result": result if passed else crop,
         "kept_input": not passed,
         "check": check,
         "footprint": footprint,
-        "weight": stroke_weight(footprint),
+        "weight": weight,
         "opacity": float(strength * opacity),
         "found_opacity": float(opacity),
         "strength": strength,
