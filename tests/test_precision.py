@@ -12,6 +12,11 @@ from dipsys.losses import binary_mask_loss, exclusion_loss
 from dipsys.run import train
 from dipsys.tasks.base import LayerDecomposition
 
+# a training step called outside a Trainer: Lightning warns that self.log has no trainer
+OUTSIDE_TRAINER = pytest.mark.filterwarnings(
+    "ignore:You are trying to `self.log\\(\\)`:UserWarning"
+)
+
 
 @pytest.mark.parametrize(
     ("task", "precision"),
@@ -31,6 +36,7 @@ def test_mixed_precision_trains_without_nans(make_cfg, task, precision):
     assert abs(metrics["psnr_recon"] - reference["psnr_recon"]) < 1.0, (metrics, reference)
 
 
+@OUTSIDE_TRAINER
 @pytest.mark.parametrize("task", ["segmentation", "transparency", "dehaze"])
 def test_fp16_autocast_step_has_finite_gradients(make_cfg, task):
     """A training step with the generators under fp16 autocast, as ``16-mixed`` on a GPU."""
@@ -72,6 +78,7 @@ def _task(cfg) -> tuple[LayerDecomposition, dict]:
     return task, datamodule.batch(1)
 
 
+@OUTSIDE_TRAINER
 def test_loss_terms_run_in_float32_under_autocast(make_cfg):
     """The exclusion term's einsum would run in bf16 under autocast; the task turns it off."""
     task, batch = _task(make_cfg("task=transparency"))

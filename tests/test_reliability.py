@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from dipsys.config import compose_config
 from dipsys.config_checks import check_overrides
@@ -65,6 +66,12 @@ def test_run_diverging_before_any_result_writes_no_layers(make_cfg, monkeypatch)
     run = Path(cfg.paths.output_dir)
     assert json.loads((run / "metrics.json").read_text())["psnr_recon"] is None
     assert not (run / "layers").exists()
+    # TensorBoard shows the finite layers and no NaN reconstruction cast to one grey level
+    events = EventAccumulator(str(run / "tb"), size_guidance={"images": 0})
+    events.Reload()
+    shown = set(events.Tags()["images"])
+    assert "training_step/clean" in shown
+    assert "training_step/reconstruction" not in shown
 
 
 def test_diverging_stage_ends_a_system(make_cfg, monkeypatch):

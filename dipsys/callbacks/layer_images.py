@@ -107,6 +107,8 @@ class LayerImages(pl.Callback):
     def _log_images(self, trainer: pl.Trainer, images: dict, step: int) -> None:
         for logger in self._tensorboards(trainer):
             for tag, image in images.items():
+                if not torch.isfinite(image).all():
+                    continue  # a diverged layer: the run's divergence error says so, not an image
                 image = display_size(image.float().cpu(), self.max_side)
                 if image.shape[0] in (1, 3):
                     logger.experiment.add_image(tag, image.clamp(0, 1), step)
