@@ -39,6 +39,9 @@ PAIRS = {
     "tests/test_watermark_single.py::test_thin_strokes_joined_to_a_logo_are_removed_with_it": (
         "parts"
     ),
+    "tests/test_watermark_single.py::test_a_stack_under_one_logo_loses_its_thin_strokes_too": (
+        "parts"
+    ),
     "tests/test_perturbation.py": "sigma",
     "tests/test_iterative.py::test_a_stopped_system_spends_the_unrun_steps": "unspent",
 }

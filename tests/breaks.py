@@ -14,8 +14,8 @@ Kinds:
     affine          the single-image logo removal returns its input as the removal
     strength        the single-image logo removal applies every removal that passes its check
                     at full strength
-    parts           the single-image logo removal keeps the opened footprint alone (the parts of
-                    the cut around its cores are not taken back)
+    parts           the logo removals (one photo, a stack) keep the opened footprint alone (the
+                    parts of the cut around its cores are not taken back)
 """
 
 from __future__ import annotations

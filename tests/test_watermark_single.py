@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from dipsys.ops.watermark_affine import affine_remove
-from dipsys.ops.watermark_blind import not_dark
+from dipsys.ops.watermark_blind import checked_remove, not_dark
 from dipsys.ops.watermark_single import (
     FRINGE_WEIGHT,
     THIN_WEIGHT,
+    removal_of_whole_parts,
     removal_strength,
     remove_logo,
     stroke_weight,
@@ -101,6 +102,24 @@ def test_thin_strokes_joined_to_a_logo_are_removed_with_it(seed):
     assert (out["footprint"] & thin).sum() >= 0.9 * thin.sum()
     error = np.abs(out["result"] - photo)[thin].mean()
     assert error < 0.75 * np.abs(image - photo)[thin].mean()
+
+
+def test_a_stack_under_one_logo_loses_its_thin_strokes_too():
+    """``watermark_multi``'s removal: the whole parts of the stack's cut, thin strokes at full
+    weight, where their own check passes."""
+    photos = np.stack(textured_photos(3, 56, 120, blobs=(4, 8), grain=0.03))
+    thin = _serifs() & ~_letters()
+    m = 0.15 * _serifs()[..., None]
+    stack = np.round(((1 - m) * photos + m) * 255) / 255
+    out = checked_remove(stack, max_ratio=0.9)
+    assert not out["kept_input"], out["check"]
+    found = out["blind"] if out["candidate"] != "rival" else out["blind"]["rival"]
+    whole = removal_of_whole_parts(stack, found, max_ratio=0.9)
+    assert whole, "the whole parts' check failed"
+    assert (whole["footprint"] & thin).sum() >= 0.9 * thin.sum()
+    assert not (whole["footprint"] & ~found["cut"]).any()
+    error = np.abs(whole["result"] - photos)[:, thin].mean()
+    assert error < 0.5 * np.abs(stack - photos)[:, thin].mean()
 
 
 def test_whole_parts_bring_back_the_parts_of_the_cut_the_opening_keeps_a_core_of():

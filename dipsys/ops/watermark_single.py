@@ -55,7 +55,14 @@ from dipsys.ops.watermark_affine import (
 )
 from dipsys.ops.watermark_blind import blind_remove, not_dark, removal_check
 
-__all__ = ["faded_parts", "remove_logo", "removal_strength", "stroke_weight", "whole_parts"]
+__all__ = [
+    "faded_parts",
+    "remove_logo",
+    "removal_of_whole_parts",
+    "removal_strength",
+    "stroke_weight",
+    "whole_parts",
+]
 
 #: distances of the footprint cut's pixel pairs (one photo: longer than a stack's 1-3)
 PAIR_STEPS = (1, 2, 3, 4, 5)
@@ -97,6 +104,32 @@ def whole_parts(opened: np.ndarray, cut: np.ndarray) -> np.ndarray:
     labels, _ = ndimage.label(cut)
     cores = np.unique(labels[opened & cut])
     return opened | np.isin(labels, cores[cores > 0])
+
+
+def removal_of_whole_parts(image: np.ndarray, found: dict, max_ratio: float) -> dict:
+    """A passing removal taken over the whole parts of its cut (:func:`whole_parts`), where
+    their own check passes too; nothing otherwise.
+
+    For a stack of photos under one logo (``watermark_multi``): its cut pools the evidence of
+    every photo, so a part's thin strokes are the logo's and are removed at full weight.
+
+    Args:
+        image: the crop, or a stack of crops under one logo.
+        found: a :func:`.blind_remove` result (``footprint``, ``cut``, ``opacity``, ``colour``)
+            whose removal passed :func:`.removal_check`.
+        max_ratio: the check's bound.
+
+    Returns:
+        ``{"result", "footprint"}`` over the whole parts, or ``{}`` when their check fails.
+
+    Shape:
+        - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)``; footprint: ``(H, W)``
+    """
+    footprint = whole_parts(found["footprint"], found["cut"])
+    opacity, colour = found["opacity"], np.asarray(found["colour"], np.float64)
+    result = affine_remove(image, footprint, opacity, colour)
+    passed, _ = removal_check(image, result, footprint, opacity, max_ratio=max_ratio)
+    return {"result": result, "footprint": footprint} if passed else {}
 
 
 def stroke_weight(

@@ -16,6 +16,7 @@ from dipsys.ops.compositing import overlay_watermark
 from dipsys.ops.resize import resize
 from dipsys.ops.watermark_blind import checked_remove
 from dipsys.ops.watermark_locate import locate_shared_watermark
+from dipsys.ops.watermark_single import removal_of_whole_parts
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.box_removal import MIN_BOX, BoxRemoval, paste_removal, pixel_box
 from dipsys.tasks.watermark import check_bbox
@@ -37,7 +38,10 @@ class WatermarkMulti(BoxRemoval, LayerDecomposition):
     (:func:`dipsys.ops.watermark_blind.checked_remove` on the stack of the N crops): one
     footprint ``F``, opacity ``a`` and colour ``L`` shared by the images, found by a minimum
     cut whose pair costs are averaged over the images (the logo's outline, which every photo
-    shows, adds up; each photo's own edges do not), then ``J_i = (I_i − a F L)/(1 − a F)``.
+    shows, adds up; each photo's own edges do not), then ``J_i = (I_i − a F L)/(1 − a F)``,
+    with ``F`` the cut's connected parts that keep a core after its opening, taken whole with
+    their thin strokes where their own check passes too
+    (:func:`dipsys.ops.watermark_single.removal_of_whole_parts`).
     Of the two senses of the outline (a light logo over ``F`` or a dark one around it) the one
     whose outline fades more is taken; when even that one keeps more than ``removal_max_ratio``
     of the outline's step, the decomposition does not explain the box and the input is kept
@@ -178,6 +182,8 @@ class WatermarkMulti(BoxRemoval, LayerDecomposition):
             out = checked_remove(crops, max_ratio=max_ratio)
             chosen = out["blind"] if out["candidate"] != "rival" else out["blind"]["rival"]
             out = {**out, **{key: chosen[key] for key in ("footprint", "opacity", "colour")}}
+            if not out["kept_input"]:
+                out.update(removal_of_whole_parts(crops, chosen, max_ratio))
             result, watermark, mask, self.removal = paste_removal(
                 images, box, out, source, max_ratio
             )
