@@ -47,6 +47,9 @@ BENIGN_WARNINGS = (
     ".*smaller than the logging interval.*",
     ".*Total length of `.*` across ranks is zero.*",
     ".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*",
+    # a checkpoint file resumed into a new run folder: only last.ckpt is kept (save_top_k: 0),
+    # so there are no best-k models for Lightning to reload from the old folder
+    ".*The dirpath has changed from .* won't be reloaded.*",
 )
 
 
