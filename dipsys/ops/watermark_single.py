@@ -126,10 +126,18 @@ def removal_of_whole_parts(image: np.ndarray, found: dict, max_ratio: float) -> 
         - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)``; footprint: ``(H, W)``
     """
     footprint = whole_parts(found["footprint"], found["cut"])
-    opacity, colour = found["opacity"], np.asarray(found["colour"], np.float64)
-    result = affine_remove(image, footprint, opacity, colour)
-    passed, _ = removal_check(image, result, footprint, opacity, max_ratio=max_ratio)
+    colour = np.asarray(found["colour"], np.float64)
+    result, (passed, _) = _checked_removal(image, footprint, found["opacity"], colour, max_ratio)
     return {"result": result, "footprint": footprint} if passed else {}
+
+
+def _checked_removal(
+    image: np.ndarray, footprint: np.ndarray, opacity: float, colour: np.ndarray, max_ratio: float
+) -> tuple[np.ndarray, tuple[bool, dict]]:
+    """The removal over ``footprint`` and its :func:`.removal_check`: ``(result, (passed,
+    figures))``."""
+    result = affine_remove(image, footprint, opacity, colour)
+    return result, removal_check(image, result, footprint, opacity, max_ratio=max_ratio)
 
 
 def stroke_weight(
@@ -255,13 +263,9 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9, full_ratio: float = FU
     # one holds: the parts taken back must not make an unsure removal look sure
     opened = footprint
     footprint = whole_parts(opened, out["cut"])
-    opened_result = affine_remove(crop, opened, opacity, colour)
-    result = affine_remove(crop, footprint, opacity, colour)
-    checks = [
-        removal_check(crop, opened_result, opened, opacity, max_ratio=max_ratio),
-        removal_check(crop, result, footprint, opacity, max_ratio=max_ratio),
-    ]
-    passed, check = max(checks, key=lambda c: (not c[0], c[1]["edge_ratio"]))
+    _, opened_check = _checked_removal(crop, opened, opacity, colour, max_ratio)
+    result, whole_check = _checked_removal(crop, footprint, opacity, colour, max_ratio)
+    passed, check = max([opened_check, whole_check], key=lambda c: (not c[0], c[1]["edge_ratio"]))
     strength = removal_strength(check["edge_ratio"], max_ratio, full_ratio) if passed else 0.0
     if passed and strength == 0.0:  # exactly at the bound: a removal of no strength
         passed = False
