@@ -29,10 +29,15 @@ def _letters(height: int = 56, width: int = 120) -> np.ndarray:
     return logo
 
 
+def _marked(photos: np.ndarray, logo: np.ndarray) -> np.ndarray:
+    """A white ``logo`` at opacity 0.15 over a photo (or a stack of them), rounded to 8 bits."""
+    m = 0.15 * logo[..., None]
+    return np.round(((1 - m) * photos + m) * 255) / 255
+
+
 def test_a_white_logo_on_a_textured_photo_is_removed():
     photo = textured_photos(1, 56, 120, blobs=(4, 8), grain=0.03)[0]
-    m = 0.15 * _letters()[..., None]
-    image = np.round(((1 - m) * photo + m) * 255) / 255
+    image = _marked(photo, _letters())
     out = remove_logo(image)
     assert not out["kept_input"], out["check"]
     assert _psnr(out["result"], photo) > _psnr(image, photo) + 5  # 34.4 against 28.7 dB
@@ -66,8 +71,7 @@ def test_a_less_sure_removal_applies_a_share_of_the_found_opacity():
     scaled by how much of the outline it leaves: the applied opacity is that share of the found
     one, the result lies between the input and the full removal, footprint and colour alike."""
     photo = textured_photos(1, 56, 120, blobs=(4, 8), grain=0.03)[0]
-    m = 0.15 * _letters()[..., None]
-    image = np.round(((1 - m) * photo + m) * 255) / 255
+    image = _marked(photo, _letters())
     full = remove_logo(image, full_ratio=0.9)
     weak = remove_logo(image, full_ratio=0.0)
     ratio = weak["check"]["edge_ratio"]
@@ -95,8 +99,7 @@ def test_thin_strokes_joined_to_a_logo_are_removed_with_it(seed):
     their error 0.65 of the input's (0.85 before)."""
     photo = textured_photos(2, 56, 120, blobs=(4, 8), grain=0.03)[seed]
     thin = _serifs() & ~_letters()
-    m = 0.15 * _serifs()[..., None]
-    image = np.round(((1 - m) * photo + m) * 255) / 255
+    image = _marked(photo, _serifs())
     out = remove_logo(image)
     assert not out["kept_input"], out["check"]
     assert (out["footprint"] & thin).sum() >= 0.9 * thin.sum()
@@ -109,8 +112,7 @@ def test_a_stack_under_one_logo_loses_its_thin_strokes_too():
     weight, where their own check passes."""
     photos = np.stack(textured_photos(3, 56, 120, blobs=(4, 8), grain=0.03))
     thin = _serifs() & ~_letters()
-    m = 0.15 * _serifs()[..., None]
-    stack = np.round(((1 - m) * photos + m) * 255) / 255
+    stack = _marked(photos, _serifs())
     out = checked_remove(stack, max_ratio=0.9)
     assert not out["kept_input"], out["check"]
     found = out["blind"] if out["candidate"] != "rival" else out["blind"]["rival"]
