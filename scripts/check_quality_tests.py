@@ -42,6 +42,9 @@ PAIRS = {
     "tests/test_watermark_single.py::test_a_stack_under_one_logo_loses_its_thin_strokes_too": (
         "parts"
     ),
+    "tests/test_watermark_single.py::test_an_outline_fit_beyond_white_does_not_lower_the_opacity": (
+        "gamut"
+    ),
     "tests/test_perturbation.py": "sigma",
     "tests/test_iterative.py::test_a_stopped_system_spends_the_unrun_steps": "unspent",
 }

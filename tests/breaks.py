@@ -14,6 +14,8 @@ Kinds:
     affine          the single-image logo removal returns its input as the removal
     strength        the single-image logo removal applies every removal that passes its check
                     at full strength
+    gamut           the single-image outline fit keeps its opacity when its colour lies beyond
+                    white (the colour alone clipped)
     parts           the logo removals (one photo, a stack) keep the opened footprint alone (the
                     parts of the cut around its cores are not taken back)
 """
@@ -89,6 +91,12 @@ def _strength() -> None:
     single.removal_strength = lambda ratio, max_ratio, full_ratio=0.5: float(ratio <= max_ratio)
 
 
+def _gamut() -> None:
+    import dipsys.ops.watermark_blind as blind
+
+    blind.GAMUT = float("inf")
+
+
 def _parts() -> None:
     import dipsys.ops.watermark_single as single
 
@@ -111,5 +119,6 @@ def pytest_configure(config) -> None:
             "affine": _affine,
             "strength": _strength,
             "parts": _parts,
+            "gamut": _gamut,
         }
         breaks[kind]()

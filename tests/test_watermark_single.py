@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dipsys.ops.watermark_affine import affine_remove
-from dipsys.ops.watermark_blind import checked_remove, not_dark
+from dipsys.ops.watermark_blind import checked_remove, not_dark, outline_opacity
 from dipsys.ops.watermark_single import (
     FRINGE_WEIGHT,
     THIN_WEIGHT,
@@ -83,6 +83,21 @@ def test_a_less_sure_removal_applies_a_share_of_the_found_opacity():
     expected = affine_remove(image, full["weight"], weak["opacity"], full["colour"])
     np.testing.assert_allclose(weak["result"], expected)
     assert _psnr(image, photo) < _psnr(weak["result"], photo) < _psnr(full["result"], photo)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_an_outline_fit_beyond_white_does_not_lower_the_opacity(seed):
+    """Letters over a patterned part of the photo: the texture inside the outline is stronger
+    than outside, the outline fit's spread ratio reads the opacity low with a colour beyond
+    white (0.117 and 0.109 with L ≈ 1.1–1.2 here, where a = 0.15). The colour is clipped and
+    the opacity re-read from the outline's median step: 0.150 and 0.160."""
+    photo = textured_photos(3, 56, 120, blobs=(4, 8), grain=0.02)[seed]
+    pattern = np.random.default_rng(seed).standard_normal(photo.shape)
+    photo = np.clip(photo + 0.08 * pattern * _letters()[..., None], 0, 1)
+    image = _marked(photo, _letters())
+    opacity, colour = outline_opacity(image, _letters(), ranked=0.1, colour=np.ones(3))
+    assert opacity == pytest.approx(0.15, abs=0.015)
+    assert colour.min() > 0.95
 
 
 def _serifs() -> np.ndarray:

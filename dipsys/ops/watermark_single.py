@@ -10,9 +10,11 @@ the logo's lift shows. Three priors of real watermarks are added to :func:`.blin
    dark one over the rest of the box explain the same outline; only the first is tried.
 2. **The opacity and colour are re-read from the final outline** (:func:`.fit_opacity` on
    the pairs across ``F``), where the ranked hypotheses only sample a grid of ``a`` and a few
-   colours; when that fit fails (an opacity outside 0.05–0.7 or a dark colour), the smaller
-   of the ranked and the null-step opacity (:func:`.null_step_opacity`) is taken: removing
-   too little leaves a fainter logo, removing too much darkens the photo.
+   colours (:func:`.outline_opacity`). A fitted colour beyond white is clipped and the opacity
+   re-read for it from the outline's median step (:func:`.null_step_opacity`); when the fit
+   fails (an opacity outside 0.05–0.7 or a dark colour), the smaller of the ranked and the
+   null-step opacity is taken: removing too little leaves a fainter logo, removing too much
+   darkens the photo.
 3. **Never worse than the input, by a check without ground truth** (:func:`.removal_check`):
    when the removal leaves more than ``max_ratio`` of the outline's step, the input is kept.
    The same check then runs on each connected part of ``F`` alone: a part whose own outline
@@ -48,12 +50,8 @@ from scipy import ndimage
 
 from dipsys.ops.watermark_affine import (
     affine_remove,
-    fit_opacity,
-    null_step_opacity,
-    outline_pairs,
-    pair_pixels,
 )
-from dipsys.ops.watermark_blind import blind_remove, not_dark, removal_check
+from dipsys.ops.watermark_blind import blind_remove, not_dark, outline_opacity, removal_check
 
 __all__ = [
     "faded_parts",
@@ -66,12 +64,8 @@ __all__ = [
 
 #: distances of the footprint cut's pixel pairs (one photo: longer than a stack's 1-3)
 PAIR_STEPS = (1, 2, 3, 4, 5)
-#: the opacities an outline fit may return before the ranked one is kept
-FIT_RANGE = (0.05, 0.7)
 #: the fewest outline pairs a part of the footprint needs to be judged (and removed)
 PART_PAIRS = 10
-#: the fewest outline pairs the null-step opacity needs to be read
-STEP_PAIRS = 20
 #: the largest share of the outline's step a removal may leave and still be applied in full
 FULL_RATIO = 0.5
 #: the weight of a thin stroke's pixels (the cut's, not kept by the opening)
@@ -251,14 +245,7 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9, full_ratio: float = FU
     # not_dark leaves of the palette every corner of the RGB cube but black
     out = blind_remove(crop, colour_ok=not_dark, null_step=False, steps=PAIR_STEPS)
     footprint, colour = out["footprint"], np.asarray(out["colour"], np.float64)
-    opacity = out["opacity"]
-    stepped, pairs = null_step_opacity(crop, footprint, colour)
-    if pairs >= STEP_PAIRS:
-        opacity = min(opacity, stepped)
-    p, q = outline_pairs(footprint)
-    fitted, fitted_colour, _ = fit_opacity(*pair_pixels(crop, p, q))
-    if FIT_RANGE[0] < fitted < FIT_RANGE[1] and not_dark(fitted_colour):
-        opacity, colour = fitted, np.clip(fitted_colour, 0, 1)
+    opacity, colour = outline_opacity(crop, footprint, out["opacity"], colour)
     # the check runs on the whole parts and on the opened footprint alone, and the stricter
     # one holds: the parts taken back must not make an unsure removal look sure
     opened = footprint
