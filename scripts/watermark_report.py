@@ -30,9 +30,10 @@ def figure_cells(rows: list[dict], methods, pick=None) -> list[str]:
 def gain_summary(rows: list[dict]) -> str:
     """dipsys − input inside the box over ``rows``: mean, min and how many rows it is above."""
     gains = [r["figures"]["dipsys"]["psnr"] - r["figures"]["input"]["psnr"] for r in rows]
+    lowest = round(min(gains), 2) + 0.0  # a kept input's float noise is not "−0.00"
     return (
         f"dipsys − input inside the box: mean {statistics.mean(gains):+.2f} dB, min "
-        f"{min(gains):+.2f} dB, above the input by 0.01 dB or more on "
+        f"{lowest:+.2f} dB, above the input by 0.01 dB or more on "
         f"{sum(g >= 0.01 for g in gains)} of {len(gains)}"
     )
 
