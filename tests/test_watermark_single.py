@@ -85,18 +85,20 @@ def test_a_less_sure_removal_applies_a_share_of_the_found_opacity():
     assert _psnr(image, photo) < _psnr(weak["result"], photo) < _psnr(full["result"], photo)
 
 
-@pytest.mark.parametrize("seed", [0, 2])
+@pytest.mark.parametrize("seed", [2, 4])
 def test_an_outline_fit_beyond_white_does_not_lower_the_opacity(seed):
-    """Letters over a patterned part of the photo: the texture inside the outline is stronger
-    than outside, the outline fit's spread ratio reads the opacity low with a colour beyond
-    white (0.117 and 0.109 with L ≈ 1.1–1.2 here, where a = 0.15). The colour is clipped and
-    the opacity re-read from the outline's median step: 0.150 and 0.160."""
-    photo = textured_photos(3, 56, 120, blobs=(4, 8), grain=0.02)[seed]
+    """Letters at opacity 0.3 over a patterned part of the photo: the texture inside the
+    outline is stronger than outside, and the outline fit's spread ratio reads the opacity low
+    with a colour beyond white (0.207 and 0.151 here). The colour is clipped and the opacity
+    re-read from the outline's median step, whose removal fades the outline more: 0.315 and
+    0.285."""
+    photo = textured_photos(5, 56, 120, blobs=(4, 8), grain=0.02)[seed]
     pattern = np.random.default_rng(seed).standard_normal(photo.shape)
-    photo = np.clip(photo + 0.08 * pattern * _letters()[..., None], 0, 1)
-    image = _marked(photo, _letters())
+    photo = np.clip(photo + 0.1 * pattern * _letters()[..., None], 0, 1)
+    m = 0.3 * _letters()[..., None]
+    image = np.round(((1 - m) * photo + m) * 255) / 255
     opacity, colour = outline_opacity(image, _letters(), ranked=0.1, colour=np.ones(3))
-    assert opacity == pytest.approx(0.15, abs=0.015)
+    assert opacity == pytest.approx(0.3, abs=0.025)
     assert colour.min() > 0.95
 
 

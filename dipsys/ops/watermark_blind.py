@@ -31,6 +31,8 @@ FIT_RANGE = (0.05, 0.7)
 GAMUT = 1.05
 #: the fewest outline pairs the null-step opacity needs to be read
 STEP_PAIRS = 20
+#: how much less of the outline's step a re-read opacity must leave than the fit's
+REREAD_MARGIN = 0.05
 
 
 def removal_check(
@@ -211,6 +213,11 @@ def outline_opacity(
     ``L`` far above 1 (on the dev cases ``L`` ≈ 1.4–1.9 at half the true ``a``), and clipping
     ``L`` alone would keep that low ``a``. Then the colour is clipped and the opacity re-read
     for it by :func:`.null_step_opacity`, whose median step the texture's spread does not bias.
+    The re-read opacity must earn its place by the check that judges removals
+    (:func:`removal_check`): its removal must leave at least ``REREAD_MARGIN`` less of the
+    outline's step than the fit's does, or the fit's opacity is kept. A logo of several
+    colours is the case this guards: the null step of one flat colour reads its opacity high,
+    and the outline hardly fades more for it.
     When the fit fails otherwise, the smaller of ``ranked`` and the null-step opacity for
     ``colour`` is taken: removing too little leaves a fainter logo, removing too much darkens
     the photo.
@@ -228,9 +235,19 @@ def outline_opacity(
             return fitted, np.clip(fitted_colour, 0, 1)
         colour = np.clip(fitted_colour, 0, 1)
         stepped, pairs = null_step_opacity(crop, footprint, colour)
-        return (stepped if pairs >= STEP_PAIRS else ranked), colour
+        faded = _edge_ratio(crop, footprint, stepped, colour) + REREAD_MARGIN
+        if pairs >= STEP_PAIRS and faded <= _edge_ratio(crop, footprint, fitted, colour):
+            return stepped, colour
+        return fitted, colour
     stepped, pairs = null_step_opacity(crop, footprint, colour)
     return (min(ranked, stepped) if pairs >= STEP_PAIRS else ranked), colour
+
+
+def _edge_ratio(crop: np.ndarray, footprint: np.ndarray, opacity: float, colour) -> float:
+    """The share of the outline's step that removing ``(opacity, colour)`` over ``footprint``
+    leaves (:func:`removal_check`'s ``edge_ratio``)."""
+    result = affine_remove(crop, footprint, opacity, colour)
+    return removal_check(crop, result, footprint, opacity)[1]["edge_ratio"]
 
 
 def _finish(

@@ -11,7 +11,8 @@ the logo's lift shows. Three priors of real watermarks are added to :func:`.blin
 2. **The opacity and colour are re-read from the final outline** (:func:`.fit_opacity` on
    the pairs across ``F``), where the ranked hypotheses only sample a grid of ``a`` and a few
    colours (:func:`.outline_opacity`). A fitted colour beyond white is clipped and the opacity
-   re-read for it from the outline's median step (:func:`.null_step_opacity`); when the fit
+   re-read for it from the outline's median step (:func:`.null_step_opacity`), kept where its
+   removal fades the outline more than the fit's opacity does; when the fit
    fails (an opacity outside 0.05–0.7 or a dark colour), the smaller of the ranked and the
    null-step opacity is taken: removing too little leaves a fainter logo, removing too much
    darkens the photo.
