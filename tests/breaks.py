@@ -92,9 +92,9 @@ def _strength() -> None:
 
 
 def _gamut() -> None:
-    import dipsys.ops.watermark_blind as blind
+    import dipsys.ops.watermark_outline as outline
 
-    blind.GAMUT = float("inf")
+    outline.GAMUT = float("inf")
 
 
 def _parts() -> None:

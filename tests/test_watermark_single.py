@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dipsys.ops.watermark_affine import affine_remove
-from dipsys.ops.watermark_blind import checked_remove, not_dark, outline_opacity
+from dipsys.ops.watermark_blind import checked_remove, not_dark
+from dipsys.ops.watermark_outline import outline_opacity
 from dipsys.ops.watermark_single import (
     FRINGE_WEIGHT,
     THIN_WEIGHT,

@@ -52,7 +52,8 @@ from scipy import ndimage
 from dipsys.ops.watermark_affine import (
     affine_remove,
 )
-from dipsys.ops.watermark_blind import blind_remove, not_dark, outline_opacity, removal_check
+from dipsys.ops.watermark_blind import blind_remove, not_dark, removal_check
+from dipsys.ops.watermark_outline import outline_opacity
 
 __all__ = [
     "faded_parts",
