@@ -30,9 +30,9 @@ def _letters(height: int = 56, width: int = 120) -> np.ndarray:
     return logo
 
 
-def _marked(photos: np.ndarray, logo: np.ndarray) -> np.ndarray:
-    """A white ``logo`` at opacity 0.15 over a photo (or a stack of them), rounded to 8 bits."""
-    m = 0.15 * logo[..., None]
+def _marked(photos: np.ndarray, logo: np.ndarray, opacity: float = 0.15) -> np.ndarray:
+    """A white ``logo`` at ``opacity`` over a photo (or a stack of them), rounded to 8 bits."""
+    m = opacity * logo[..., None]
     return np.round(((1 - m) * photos + m) * 255) / 255
 
 
@@ -96,8 +96,7 @@ def test_an_outline_fit_beyond_white_does_not_lower_the_opacity(seed):
     photo = textured_photos(5, 56, 120, blobs=(4, 8), grain=0.02)[seed]
     pattern = np.random.default_rng(seed).standard_normal(photo.shape)
     photo = np.clip(photo + 0.1 * pattern * _letters()[..., None], 0, 1)
-    m = 0.3 * _letters()[..., None]
-    image = np.round(((1 - m) * photo + m) * 255) / 255
+    image = _marked(photo, _letters(), opacity=0.3)
     opacity, colour = outline_opacity(image, _letters(), ranked=0.1, colour=np.ones(3))
     assert opacity == pytest.approx(0.3, abs=0.025)
     assert colour.min() > 0.95

@@ -23,7 +23,7 @@ from dipsys.ops.watermark_affine import (
 )
 from dipsys.ops.watermark_footprint import footprint_cut
 
-__all__ = ["blind_remove", "checked_remove", "not_dark", "removal_check"]
+__all__ = ["blind_remove", "checked_remove", "not_dark", "remove_and_check", "removal_check"]
 
 
 def removal_check(
@@ -66,6 +66,23 @@ def removal_check(
         )
     figures = {"edge_ratio": ratio, "opacity": opacity, "pairs": int(len(p)), "failed": failed}
     return failed is None, figures
+
+
+def remove_and_check(
+    image: np.ndarray,
+    footprint: np.ndarray,
+    opacity: float,
+    colour: np.ndarray,
+    max_ratio: float = 0.5,
+) -> tuple[np.ndarray, tuple[bool, dict]]:
+    """The removal of ``(opacity, colour)`` over ``footprint`` (:func:`.affine_remove`) and its
+    :func:`removal_check`: ``(result, (passed, figures))``.
+
+    Shape:
+        - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)``; footprint: ``(H, W)``
+    """
+    result = affine_remove(image, footprint, opacity, colour)
+    return result, removal_check(image, result, footprint, opacity, max_ratio=max_ratio)
 
 
 #: colours tried besides the voted one: the RGB cube's corners and mid grey

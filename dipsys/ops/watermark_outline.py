@@ -8,14 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dipsys.ops.watermark_affine import (
-    affine_remove,
-    fit_opacity,
-    null_step_opacity,
-    outline_pairs,
-    pair_pixels,
-)
-from dipsys.ops.watermark_blind import not_dark, removal_check
+from dipsys.ops.watermark_affine import fit_opacity, null_step_opacity, outline_pairs, pair_pixels
+from dipsys.ops.watermark_blind import not_dark, remove_and_check
 
 __all__ = ["outline_opacity"]
 
@@ -59,20 +53,20 @@ def outline_opacity(
     p, q = outline_pairs(footprint)
     fitted, fitted_colour, _ = fit_opacity(*pair_pixels(crop, p, q))
     if FIT_RANGE[0] < fitted < FIT_RANGE[1] and not_dark(fitted_colour):
-        if fitted_colour.max() <= GAMUT:
-            return fitted, np.clip(fitted_colour, 0, 1)
         colour = np.clip(fitted_colour, 0, 1)
+        if fitted_colour.max() <= GAMUT:
+            return fitted, colour
         stepped, pairs = null_step_opacity(crop, footprint, colour)
-        faded = _edge_ratio(crop, footprint, stepped, colour) + REREAD_MARGIN
-        if pairs >= STEP_PAIRS and faded <= _edge_ratio(crop, footprint, fitted, colour):
+        if pairs >= STEP_PAIRS and _left(crop, footprint, stepped, colour) + REREAD_MARGIN <= (
+            _left(crop, footprint, fitted, colour)
+        ):
             return stepped, colour
         return fitted, colour
     stepped, pairs = null_step_opacity(crop, footprint, colour)
     return (min(ranked, stepped) if pairs >= STEP_PAIRS else ranked), colour
 
 
-def _edge_ratio(crop: np.ndarray, footprint: np.ndarray, opacity: float, colour) -> float:
-    """The share of the outline's step that removing ``(opacity, colour)`` over ``footprint``
-    leaves (:func:`removal_check`'s ``edge_ratio``)."""
-    result = affine_remove(crop, footprint, opacity, colour)
-    return removal_check(crop, result, footprint, opacity)[1]["edge_ratio"]
+def _left(crop: np.ndarray, footprint: np.ndarray, opacity: float, colour: np.ndarray) -> float:
+    """The share of the outline's step that removing ``(opacity, colour)`` leaves
+    (:func:`.removal_check`'s ``edge_ratio``)."""
+    return remove_and_check(crop, footprint, opacity, colour)[1][1]["edge_ratio"]

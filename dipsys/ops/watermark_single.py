@@ -49,10 +49,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from dipsys.ops.watermark_affine import (
-    affine_remove,
-)
-from dipsys.ops.watermark_blind import blind_remove, not_dark, removal_check
+from dipsys.ops.watermark_affine import affine_remove
+from dipsys.ops.watermark_blind import blind_remove, not_dark, removal_check, remove_and_check
 from dipsys.ops.watermark_outline import outline_opacity
 
 __all__ = [
@@ -123,17 +121,8 @@ def removal_of_whole_parts(image: np.ndarray, found: dict, max_ratio: float) -> 
     """
     footprint = whole_parts(found["footprint"], found["cut"])
     colour = np.asarray(found["colour"], np.float64)
-    result, (passed, _) = _checked_removal(image, footprint, found["opacity"], colour, max_ratio)
+    result, (passed, _) = remove_and_check(image, footprint, found["opacity"], colour, max_ratio)
     return {"result": result, "footprint": footprint} if passed else {}
-
-
-def _checked_removal(
-    image: np.ndarray, footprint: np.ndarray, opacity: float, colour: np.ndarray, max_ratio: float
-) -> tuple[np.ndarray, tuple[bool, dict]]:
-    """The removal over ``footprint`` and its :func:`.removal_check`: ``(result, (passed,
-    figures))``."""
-    result = affine_remove(image, footprint, opacity, colour)
-    return result, removal_check(image, result, footprint, opacity, max_ratio=max_ratio)
 
 
 def stroke_weight(
@@ -252,8 +241,8 @@ def remove_logo(crop: np.ndarray, max_ratio: float = 0.9, full_ratio: float = FU
     # one holds: the parts taken back must not make an unsure removal look sure
     opened = footprint
     footprint = whole_parts(opened, out["cut"])
-    _, opened_check = _checked_removal(crop, opened, opacity, colour, max_ratio)
-    result, whole_check = _checked_removal(crop, footprint, opacity, colour, max_ratio)
+    _, opened_check = remove_and_check(crop, opened, opacity, colour, max_ratio)
+    result, whole_check = remove_and_check(crop, footprint, opacity, colour, max_ratio)
     passed, check = max([opened_check, whole_check], key=lambda c: (not c[0], c[1]["edge_ratio"]))
     strength = removal_strength(check["edge_ratio"], max_ratio, full_ratio) if passed else 0.0
     if passed and strength == 0.0:  # exactly at the bound: a removal of no strength
