@@ -10,10 +10,9 @@ A subclass says how generator outputs become layers (``decompose``), how layers 
 (``composite``), which loss terms apply (``loss_terms``) and how the best layers become the
 final, original-size result (``export``).
 
-Best-result tracking: every ``select_every`` steps (and on the last step), when the subclass's
-``selectable(step)`` allows it, the reconstruction PSNR of batch element 0 is compared with the
-best so far, on the device with ``torch.where`` (no host synchronisation); the
-canonical-orientation layers of the best step are kept.
+Best-result tracking (:mod:`dipsys.tasks.best_result`): every ``select_every`` steps, when the
+subclass's ``selectable(step)`` allows it, the canonical-orientation layers of the step with
+the best reconstruction PSNR are kept, and carried by every checkpoint.
 
 The per-step perturbation ε is drawn from a generator seeded by (seed, step, generator index),
 so a resumed run draws the same noise as an uninterrupted one.
@@ -41,7 +40,6 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dipsys.errors import InputError
@@ -50,7 +48,8 @@ from dipsys.nn.batch_norm import BatchNorm2d
 from dipsys.nn.compile import CompiledOrEager
 from dipsys.nn.fused import fused_forward, fusion_groups
 from dipsys.nn.noise import NoiseSpec, step_noise
-from dipsys.ops.dihedral import dihedral_inverse, dihedral_stack
+from dipsys.ops.dihedral import dihedral_stack
+from dipsys.tasks.best_result import BestResult
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
@@ -59,7 +58,7 @@ def _default_optimizer(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=1e-3)
 
 
-class LayerDecomposition(pl.LightningModule):
+class LayerDecomposition(BestResult, pl.LightningModule):
     """Generators + fixed inputs + weighted losses + best-result tracking.
 
     Args:
@@ -129,9 +128,7 @@ class LayerDecomposition(pl.LightningModule):
         self.loss = WeightedSum(dict(loss_weights))
         self.optimizer_factory = optimizer or _default_optimizer
         self.select_every = max(1, int(select_every))
-        self.register_buffer("best_psnr", torch.tensor(float("-inf")))
-        self.best: dict[str, Tensor] = {}
-        self.latest: dict[str, Any] = {}
+        self.init_best_result()
         #: prefix of every logged tag (a system sets ``stage_<i>/`` so stages sit side by side)
         self.log_prefix = ""
         names = list(self.generators)
@@ -274,39 +271,5 @@ class LayerDecomposition(pl.LightningModule):
             self._track_best(layers, recon, batch)
         return total
 
-    def _track_best(self, layers: dict[str, Tensor], recon: Tensor, batch: dict[str, Any]) -> None:
-        mse = F.mse_loss(recon[:1].clamp(0, 1), batch["target"][:1].float())
-        psnr = -10.0 * torch.log10(mse.clamp_min(1e-12))  # data range 1
-        self.log(f"{self.log_prefix}psnr_recon", psnr)
-        better = psnr > self.best_psnr
-        self.best_psnr.copy_(torch.where(better, psnr, self.best_psnr))
-        k = batch["k"][0]
-        for name, layer in layers.items():
-            canonical = dihedral_inverse(layer[:1].float(), k)
-            previous = self.best.get(name)
-            self.best[name] = (
-                canonical
-                if previous is None
-                else torch.where(better, canonical, previous.to(canonical))
-            )
-
-    def canonical_latest(self) -> dict[str, Tensor]:
-        """The latest step's layers, reconstruction and target for element 0, un-augmented."""
-        if not self.latest:
-            return {}
-        k = self.latest["k"][0]
-        items = {**self.latest["layers"], "reconstruction": self.latest["recon"]}
-        items["target"] = self.latest["target"]
-        return {name: dihedral_inverse(x[:1].float(), k)[0] for name, x in items.items()}
-
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())
-
-    # -- checkpoints carry the best result ------------------------------------------------------
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["dipsys_best"] = {name: t.cpu() for name, t in self.best.items()}
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.best = {
-            name: t.to(self.device) for name, t in checkpoint.get("dipsys_best", {}).items()
-        }
