@@ -45,6 +45,7 @@ PAIRS = {
     "tests/test_watermark_single.py::test_an_outline_fit_beyond_white_does_not_lower_the_opacity": (
         "gamut"
     ),
+    "tests/test_watermark_polarity.py::test_a_dark_logo_is_read_on_the_negative": "polarity",
     "tests/test_perturbation.py": "sigma",
     "tests/test_iterative.py::test_a_stopped_system_spends_the_unrun_steps": "unspent",
 }

@@ -16,6 +16,7 @@ Kinds:
                     at full strength
     gamut           the single-image outline fit keeps its opacity when its colour lies beyond
                     white (the colour alone clipped)
+    polarity        the single-image logo removal never takes the dark reading (light logos only)
     parts           the logo removals (one photo, a stack) keep the opened footprint alone (the
                     parts of the cut around its cores are not taken back)
 """
@@ -103,6 +104,12 @@ def _parts() -> None:
     single.whole_parts = lambda opened, cut: opened
 
 
+def _polarity() -> None:
+    import dipsys.ops.watermark_polarity as polarity
+
+    polarity.DARK_SHARE = 0.0
+
+
 def pytest_configure(config) -> None:
     spec = os.environ.get("DIPSYS_BREAK", "")
     if not spec:
@@ -120,5 +127,6 @@ def pytest_configure(config) -> None:
             "strength": _strength,
             "parts": _parts,
             "gamut": _gamut,
+            "polarity": _polarity,
         }
         breaks[kind]()

@@ -33,6 +33,11 @@ def pixel_box(bbox: Sequence[float]) -> list[int]:
     return [x0, y0, math.ceil(bbox[2]), math.ceil(bbox[3])]
 
 
+def _rounded(value: float) -> float | None:
+    """A ratio for metrics.json: 4 decimals, or None where it is not finite."""
+    return round(float(value), 4) if math.isfinite(value) else None
+
+
 def paste_removal(
     images: Tensor, box: Sequence[int], out: dict[str, Any], source: str, max_ratio: float
 ) -> tuple[Tensor, Tensor, Tensor, dict[str, Any]]:
@@ -43,7 +48,8 @@ def paste_removal(
         box: ``[x0, y0, x1, y1]`` in whole pixels.
         out: a removal's output: ``result`` (the clean crops), ``kept_input``, ``check`` (with
             ``edge_ratio`` and ``failed``), ``footprint``, ``opacity`` (the one applied) and
-            ``colour``; ``strength`` and ``found_opacity`` are recorded when present.
+            ``colour``; ``strength``, ``found_opacity``, ``polarity`` and ``readings`` are
+            recorded when present.
         source: how the box came (``"given"`` or ``"auto"``).
         max_ratio: the check's bound, for the record.
 
@@ -67,7 +73,7 @@ def paste_removal(
     ratio = float(out["check"]["edge_ratio"])
     record: dict[str, Any] = {
         "kept_input": bool(out["kept_input"]),
-        "edge_ratio": round(ratio, 4) if math.isfinite(ratio) else None,
+        "edge_ratio": _rounded(ratio),
         "max_ratio": max_ratio,
         "opacity": round(opacity, 4),
         "colour": [round(float(c), 4) for c in colour],
@@ -77,6 +83,12 @@ def paste_removal(
         "box": list(box),
         "box_source": source,
     }
+    if "polarity" in out:  # a one-photo removal reads a light or a dark logo
+        record["polarity"] = out["polarity"]
+        record["readings"] = {
+            side: {name: _rounded(value) for name, value in ratios.items()}
+            for side, ratios in out["readings"].items()
+        }
     if out["kept_input"]:
         record["kept_input_reason"] = f"{out['check']['failed']}: the box is not explained"
         return clean, watermark, mask, record

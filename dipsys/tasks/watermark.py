@@ -15,7 +15,8 @@ from dipsys.ops.inpaint import inpaint
 from dipsys.ops.metrics import image_metrics, masked_psnr
 from dipsys.ops.resize import resize
 from dipsys.ops.user_hints import box_mask
-from dipsys.ops.watermark_single import FULL_RATIO, remove_logo
+from dipsys.ops.watermark_polarity import remove_light_or_dark
+from dipsys.ops.watermark_single import FULL_RATIO
 from dipsys.tasks.base import LayerDecomposition
 from dipsys.tasks.box_removal import MIN_BOX, BoxRemoval, paste_removal, pixel_box
 from dipsys.tasks.stages import TwoStages
@@ -70,9 +71,11 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
 
     **The exported result** (``removal``):
 
-    - ``"affine"`` (default): inside the box, the classical removal of a flat light logo at the
-      original resolution (:func:`dipsys.ops.watermark_single.remove_logo`: footprint ``F``,
-      opacity ``a`` and colour ``L`` found blind, ``J = (I − aFL)/(1 − aF)``), kept only where
+    - ``"affine"`` (default): inside the box, the classical removal of a flat light or dark
+      logo at the original resolution (:func:`dipsys.ops.watermark_single.remove_logo`:
+      footprint ``F``, opacity ``a`` and colour ``L`` found blind, ``J = (I − aFL)/(1 − aF)``;
+      a dark logo read on the negative where that reading is clearly surer,
+      :func:`dipsys.ops.watermark_polarity.remove_light_or_dark`), kept only where
       a check without ground truth says the logo's outline fades (else the input, with
       ``removal.kept_input`` in metrics.json); outside the box the input, untouched. ``mask``
       is ``a·F`` and ``watermark`` is ``L`` over the box. The DIPs' working-size layers do not
@@ -204,7 +207,7 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
         box = pixel_box(self.bbox)
         x0, y0, x1, y1 = box
         crop = original[:, y0:y1, x0:x1].permute(1, 2, 0).numpy()
-        out = remove_logo(
+        out = remove_light_or_dark(
             crop, max_ratio=self.removal_max_ratio, full_ratio=self.removal_full_ratio
         )
         clean, watermark, mask, self.removal = paste_removal(
