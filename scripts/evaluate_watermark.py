@@ -2,6 +2,7 @@
 
     python scripts/evaluate_watermark.py                       # 12 cases + 3 multi-image sets
     python scripts/evaluate_watermark.py --cases 4 --sets 0 --overrides trainer.max_steps=300
+    python scripts/evaluate_watermark.py --cases 30 --sets 0 --inverted-logos   # dark logos
 
 Cases come from ``scripts/watermark_cases.py`` (the SWCNN protocol, opacities 0.3–0.6, three
 scales, four positions). Every case runs ``task=watermark`` with the box given
@@ -164,6 +165,11 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="skip the first N cases")
     parser.add_argument("--sets", type=int, default=3, help="watermark_multi sets of 3 photos")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--inverted-logos",
+        action="store_true",
+        help="one-photo cases with each logo's colour inverted (the white logos turned dark)",
+    )
     parser.add_argument("--overrides", nargs="*", default=[], help="for task=watermark")
     parser.add_argument("--multi-overrides", nargs="*", default=[], help="for watermark_multi")
     parser.add_argument(
@@ -180,7 +186,8 @@ def main() -> None:
     logos = sorted(args.logos.glob("*.png"), key=lambda p: p.stem)
     if not photos or not logos:
         raise SystemExit(f"error: no photos in {args.photos} or no logos in {args.logos}")
-    cases = single_cases(photos, logos, args.first + args.cases)[args.first :]
+    count = args.first + args.cases
+    cases = single_cases(photos, logos, count, inverted=args.inverted_logos)[args.first :]
     single, multi = [], []
     for case in cases:
         single.append(evaluate_single(case, args))

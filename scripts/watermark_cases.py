@@ -32,11 +32,13 @@ class Case:
     opacity: float
     scale: float
     position: tuple[int, int]  # requested (x, y) of the logo's corner
+    inverted: bool = False  # the logo's colour L replaced by 1 − L (a white logo turned black)
 
     @property
     def name(self) -> str:
         x, y = self.position
-        return f"p{self.photo.stem}_l{self.logo.stem}_o{self.opacity:g}_s{self.scale:g}_x{x}y{y}"
+        name = f"p{self.photo.stem}_l{self.logo.stem}_o{self.opacity:g}_s{self.scale:g}_x{x}y{y}"
+        return f"{name}_inv" if self.inverted else name
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -72,6 +74,8 @@ def composite(case: Case) -> dict[str, np.ndarray | list[int]]:
     """
     clean = read_rgb(case.photo)
     colour, alpha = read_logo(case.logo, case.scale)
+    if case.inverted:
+        colour = 1.0 - colour
     height, width = clean.shape[:2]
     h, w = alpha.shape
     if h > height or w > width:
@@ -95,9 +99,12 @@ def composite(case: Case) -> dict[str, np.ndarray | list[int]]:
     return {"image": image, "clean": clean, "footprint": footprint, "alpha": opacity, "box": box}
 
 
-def single_cases(photos: list[Path], logos: list[Path], count: int) -> list[Case]:
+def single_cases(
+    photos: list[Path], logos: list[Path], count: int, inverted: bool = False
+) -> list[Case]:
     """``count`` cases: every photo and logo in turn, opacities 0.3–0.6, three scales and four
-    positions (the first case is the protocol's: ×1.5, opacity 0.3, at (128, 128))."""
+    positions (the first case is the protocol's: ×1.5, opacity 0.3, at (128, 128)); with
+    ``inverted`` the logos' colours are inverted (dark logos)."""
     opacities = (0.3, 0.4, 0.5, 0.6)
     scales = (1.5, 1.0, 1.25)
     positions = ((128, 128), (40, 220), (250, 40), (180, 200))
@@ -108,6 +115,7 @@ def single_cases(photos: list[Path], logos: list[Path], count: int) -> list[Case
             opacity=opacities[i % len(opacities)],
             scale=scales[i % len(scales)],
             position=positions[i % len(positions)],
+            inverted=inverted,
         )
         for i in range(count)
     ]

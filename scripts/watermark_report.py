@@ -51,14 +51,15 @@ def report(single: list[dict], multi: list[dict], command_args: str) -> str:
         "Inpainting baselines fill the logo's exact footprint (α > 0, dilated 1 px); dipsys is",
         "given the box only. 'edge ratio' is the share of the recovered logo's outline step",
         "the removal leaves (the input is kept above the bound); 'strength' the share of the",
-        "found opacity applied (1 while the edge ratio is 0.5 or less, 0 at the bound).",
+        "found opacity applied (1 while the edge ratio is 0.5 or less, 0 at the bound);",
+        "'reading' whether the logo was read as light or dark.",
         "",
     ]
     if single:
         lines += [
             "| case | input | dipsys | inpaint Telea | inpaint NS | opacity (found / true) "
-            "| edge ratio | strength | kept input | wall (s) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| edge ratio | strength | reading | kept input | wall (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in single:
             cells = figure_cells([r], METHODS)
@@ -73,12 +74,13 @@ def report(single: list[dict], multi: list[dict], command_args: str) -> str:
             lines.append(
                 f"| {r['case']} | "
                 + " | ".join(cells)
-                + f" | {opacity} | {ratio} | {strength} | {kept} | {r['wall_s']} |"
+                + f" | {opacity} | {ratio} | {strength} | {removal.get('polarity', '')} | {kept} "
+                f"| {r['wall_s']} |"
             )
         for label, pick in (("mean", statistics.mean), ("min", min)):
             cells = figure_cells(single, METHODS, pick)
             wall = pick(r["wall_s"] for r in single)
-            lines.append(f"| {label} | " + " | ".join(cells) + f" | | | | | {wall:.1f} |")
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | | | | | | {wall:.1f} |")
         lines += [
             "",
             f"{gain_summary(single)} cases (kept the input on "
