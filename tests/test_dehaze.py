@@ -9,6 +9,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 from dipsys.data.synthetic import hazy_image, smooth_depth
 from dipsys.errors import InputError
 from dipsys.nn import NoiseSpec, SkipGenerator
+from dipsys.ops.dihedral import dihedral
 from dipsys.ops.haze import add_haze
 from dipsys.tasks import Dehaze
 
@@ -94,3 +95,15 @@ def test_airlight_estimator_is_selectable(make_cfg):
     assert set(metrics["baselines"]) == {"dcp", "nonlocal"}
     with pytest.raises(InputError, match="airlight_estimator"):
         train(make_cfg("task.module.airlight_estimator=brightest", name="bad"))
+
+
+@pytest.mark.parametrize("ks", [[0, 2, 4, 6], [1, 3, 5, 7]])
+def test_an_airlight_map_follows_the_batch_orientation(ks):
+    """A spatially varying A₀ (the banded map) is transformed with each augmented target."""
+    task = _task(airlight_value=[0.8, 0.85, 0.9])
+    rows = torch.linspace(0.5, 1.0, SIZE[0]).view(1, 1, -1, 1)
+    task.airlight0 = (rows * torch.tensor([1.0, 0.9, 0.8]).view(1, 3, 1, 1)).expand(1, 3, *SIZE)
+    batch = {"k": ks, "sigma": torch.tensor(0.0), "step": 0, "last": False}
+    layers = task.decompose(task(ks, batch["sigma"]), batch)
+    for i, k in enumerate(ks):
+        assert torch.equal(layers["airlight"][i], dihedral(task.airlight0[0], k))

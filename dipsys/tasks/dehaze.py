@@ -141,8 +141,16 @@ class Dehaze(LayerDecomposition):
         if self.airlight_mode == "learned":
             airlight = outputs["airlight"]
         else:
-            airlight = self.airlight0.to(clean.dtype).expand_as(clean)
+            airlight = self.oriented_airlight(batch).to(clean.dtype).expand_as(clean)
         return {"clean": clean, "transmission": transmission, "airlight": airlight}
+
+    def oriented_airlight(self, batch: dict[str, Any]) -> Tensor:
+        """A₀ (one colour or the banded map) in the batch's orientation, one per transform.
+
+        Shape:
+            - output: ``(n, 3, 1, 1)`` for one colour, ``(n, 3, h', w')`` for a map
+        """
+        return dihedral_stack(self.airlight0, batch["k"])
 
     def composite(self, layers: dict[str, Tensor]) -> Tensor:
         return add_haze(layers["clean"], layers["transmission"], layers["airlight"])
@@ -161,7 +169,8 @@ class Dehaze(LayerDecomposition):
         if self.airlight_mode == "learned":
             airlight = layers["airlight"]
             terms["smooth_airlight"] = std_loss(airlight)
-            anchor = F.mse_loss(airlight, self.airlight0.to(airlight).expand_as(airlight))
+            anchor_map = self.oriented_airlight(batch).to(airlight).expand_as(airlight)
+            anchor = F.mse_loss(airlight, anchor_map)
             terms["airlight_anchor"] = anchor * float(batch["step"] < self.anchor_steps)
         return terms
 
