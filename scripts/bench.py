@@ -34,7 +34,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -45,6 +44,7 @@ warnings.filterwarnings("ignore")
 
 import torch  # noqa: E402
 from bench_fit import ONE_AT_A_TIME, conv_ceiling, fit, generator_flops  # noqa: E402
+from bench_parity import section_parity  # noqa: E402
 
 from dipsys.memory import retain_freed_host_memory  # noqa: E402
 
@@ -187,45 +187,6 @@ def section_memory(args) -> None:
         row = worker(["--task", "dehaze", "--size", "1024", "--mode", mode, "--steps", "2"], args)
         text = "failed" if row is None else f"{row['s_step']:.2f} | {row['peak_gib']:.2f}"
         print(f"| {mode} | {text} |")
-
-
-def section_parity(args) -> None:
-    size, steps = 128, args.parity_steps
-    print(f"\n## Precision and DDP parity: dehazing, {size}², {steps} steps, 4 aug/step\n")
-    print("| run | psnr_recon (dB) | Δ vs fp32 | wall (s) |\n|---|---|---|---|")
-    common = [
-        "debug=ci",
-        "data.augmentation=batch",
-        "data.per_step=4",
-        f"data.max_side={size}",
-        f"trainer.max_steps={steps}",
-        "trainer.accelerator=cpu",
-    ]
-    runs = {
-        "fp32, 1 process": [],
-        "bf16-mixed, 1 process": ["trainer.precision=bf16-mixed"],
-        "bf16-mixed + channels-last, 1 process": [
-            "trainer.precision=bf16-mixed",
-            "+task.module.channels_last=true",
-        ],
-        "fp32, DDP 2 processes (gloo)": ["trainer.strategy=ddp", "trainer.devices=2"],
-    }
-    base = None
-    for label, extra in runs.items():
-        with tempfile.TemporaryDirectory() as folder:
-            command = [sys.executable, str(ROOT / "train.py"), *common, *extra]
-            command.append(f"retain_host_memory={str(args.retain_host_memory).lower()}")
-            command.append(f"hydra.run.dir={folder}")
-            env = {**os.environ, "OMP_NUM_THREADS": "1" if "DDP" in label else str(args.threads)}
-            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-            metrics_file = Path(folder) / "metrics.json"
-            if done.returncode or not metrics_file.is_file():
-                print(f"| {label} | failed ({done.stderr.strip().splitlines()[-1:]}) | | |")
-                continue
-            metrics = json.loads(metrics_file.read_text())
-        psnr = metrics["psnr_recon"]
-        base = psnr if base is None else base
-        print(f"| {label} | {psnr:.2f} | {psnr - base:+.2f} | {metrics['wall_s']:.1f} |")
 
 
 # -- one run per process, for a clean peak RSS --------------------------------------------
