@@ -33,19 +33,30 @@ def _first_batch(datamodule, steps: int = 4) -> dict:
     return datamodule.batch(0)
 
 
+@pytest.mark.parametrize("augmented", [False, True])
 @pytest.mark.parametrize("task", TASKS)
-def test_task_configs_reconstruct_their_data(make_cfg, task):
+def test_task_configs_reconstruct_their_data(make_cfg, task, augmented):
     """Each shipped task's generators, at the data's working size, composite an image of the
-    data's shape: the configured nets, noise depths and data agree."""
-    datamodule, module = build_task(make_cfg(f"task={task}"), {})
+    data's shape: the configured nets, noise depths and data agree, also for augmented
+    targets (a batch of transforms for one image, one transform per step for a video; steps 0
+    and 1 hold both even and odd transforms, and at 128 px the sample is not square, so their
+    sides swap)."""
+    overrides = [f"task={task}"]
+    if augmented:
+        video = task.startswith("video")
+        overrides += ["data.augmentation=cyclic"] if video else ["data.augmentation=batch"]
+        overrides += ["data.max_side=128"] if video else ["data.per_step=4", "data.max_side=128"]
+    datamodule, module = build_task(make_cfg(*overrides), {})
     batch = _first_batch(datamodule)
     module._trainer = SimpleNamespace(datamodule=datamodule, world_size=1, max_steps=4)
     module.setup("fit")  # what a task reads from its data before training (frames, airlight)
-    with torch.no_grad():
-        outputs = module(batch["k"], batch["sigma"], 0, batch["target"])
-        recon = module.composite(module.decompose(outputs, batch))
-    assert recon.shape == batch["target"].shape
-    assert torch.isfinite(recon).all()
+    for step in (0, 1) if augmented else (0,):
+        batch = datamodule.batch(step)
+        with torch.no_grad():
+            outputs = module(batch["k"], batch["sigma"], step, batch["target"])
+            recon = module.composite(module.decompose(outputs, batch))
+        assert recon.shape == batch["target"].shape, batch["k"]
+        assert torch.isfinite(recon).all()
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
