@@ -1,6 +1,7 @@
 """One photo's watermark removal on the synthetic suite (text over the bundled photos).
 
     python scripts/evaluate_watermark_synthetic.py             # 20 cases, about a minute
+    python scripts/evaluate_watermark_synthetic.py --inverted  # the same cases, dark text
 
 The license-clean complement of ``scripts/evaluate_watermark.py`` (dev photos and logos):
 :func:`dipsys.data.synthetic.watermark_suite` cases, the box given, scored inside it — the
@@ -50,9 +51,10 @@ def evaluate(case: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-photo", type=int, default=5, help="cases per bundled photo")
+    parser.add_argument("--inverted", action="store_true", help="the text's colour inverted")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rows = [evaluate(case) for case in watermark_suite(args.per_photo)]
+    rows = [evaluate(case) for case in watermark_suite(args.per_photo, args.inverted)]
     print("| case | input | dipsys | inpaint Telea (footprint) | kept input | reading |")
     print("|---|---|---|---|---|---|")
     for r in rows:

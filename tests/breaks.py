@@ -75,15 +75,16 @@ def _unspent() -> None:
 
 
 def _affine() -> None:
+    import dipsys.ops.watermark_polarity as polarity
     import dipsys.ops.watermark_single as single
-    import dipsys.tasks.watermark as watermark
 
     remove_logo = single.remove_logo
 
     def broken(crop, **options):
         return {**remove_logo(crop, **options), "result": crop, "kept_input": False}
 
-    watermark.remove_logo = single.remove_logo = broken
+    # both readings (light, and dark on the negative) return their input
+    single.remove_logo = polarity.remove_logo = broken
 
 
 def _strength() -> None:
