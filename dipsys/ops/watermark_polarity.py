@@ -8,7 +8,7 @@ negative,
 so :func:`.remove_logo` on ``1 − I`` reads a dark logo. On a dark logo the light reading
 does not simply fail: the photo between the dark strokes (a letter's counter, the gaps between
 letters) stands out as a lifted region, and removing a light logo from it passes the check
-while it darkens the photo (below the input on half of the dev photos under dark logos).
+while it darkens the photo (below the input on 18 of 30 dev cases under dark logos).
 
 Both readings are judged without ground truth by what their full-strength removal leaves of
 an outline's step (the edge ratio ``r`` of :func:`.removal_check`, mean ``‖R_p − R_q‖₁`` over
@@ -109,5 +109,6 @@ def remove_light_or_dark(
     )
     if not surer:
         return {**light, "polarity": "light", "readings": readings}
-    mapped = {"result": 1.0 - dark["result"], "colour": 1.0 - np.asarray(dark["colour"])}
+    result = crop if dark["kept_input"] else 1.0 - dark["result"]  # a kept box is the input
+    mapped = {"result": result, "colour": 1.0 - np.asarray(dark["colour"])}
     return {**dark, **mapped, "polarity": "dark", "readings": readings}
