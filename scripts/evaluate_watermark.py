@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument(
         "--inverted-logos",
         action="store_true",
-        help="one-photo cases with each logo's colour inverted (the white logos turned dark)",
+        help="each logo's colour inverted (the white logos turned dark), one photo and sets",
     )
     parser.add_argument("--overrides", nargs="*", default=[], help="for task=watermark")
     parser.add_argument("--multi-overrides", nargs="*", default=[], help="for watermark_multi")
@@ -198,7 +198,7 @@ def main() -> None:
             f"kept {single[-1]['kept_input']}  {single[-1]['wall_s']} s",
             flush=True,
         )
-    for index, group in enumerate(multi_sets(photos, logos, args.sets)):
+    for index, group in enumerate(multi_sets(photos, logos, args.sets, args.inverted_logos)):
         multi.append(evaluate_set(index, group, args))
         for item in multi[-1]["images"]:
             print(

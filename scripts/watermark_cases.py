@@ -121,8 +121,11 @@ def single_cases(
     ]
 
 
-def multi_sets(photos: list[Path], logos: list[Path], sets: int) -> list[list[Case]]:
-    """``sets`` groups of three same-size photos, each group under one logo at one place.
+def multi_sets(
+    photos: list[Path], logos: list[Path], sets: int, inverted: bool = False
+) -> list[list[Case]]:
+    """``sets`` groups of three same-size photos, each group under one logo at one place (its
+    colour inverted with ``inverted``).
 
     The first ``P`` groups (``P`` = the same-size photos // 3) use the protocol's ×1.5 at
     (128, 128), opacity 0.3, 0.45, 0.6 by group; later groups reuse the same photo triples
@@ -146,5 +149,5 @@ def multi_sets(photos: list[Path], logos: list[Path], sets: int) -> list[list[Ca
             logo, opacity = logos[(3 * index + 2) % len(logos)], (0.3, 0.4, 0.5, 0.6)[index % 4]
             scale = (1.0, 1.25, 1.5)[(variant - 1) % 3]
             position = positions[(index + 2 * variant) % 4]
-        groups.append([Case(p, logo, opacity, scale, position) for p in members])
+        groups.append([Case(p, logo, opacity, scale, position, inverted) for p in members])
     return groups
