@@ -43,15 +43,15 @@ def test_task_configs_reconstruct_their_data(make_cfg, task, augmented):
     sides swap)."""
     overrides = [f"task={task}"]
     if augmented:
-        video = task.startswith("video")
-        overrides += ["data.augmentation=cyclic"] if video else ["data.augmentation=batch"]
-        overrides += ["data.max_side=128"] if video else ["data.per_step=4", "data.max_side=128"]
+        mode = "cyclic" if task.startswith("video") else "batch"  # a video: one per step
+        overrides += [f"data.augmentation={mode}", "data.max_side=128"]
+        overrides += ["data.per_step=4"] if mode == "batch" else []
     datamodule, module = build_task(make_cfg(*overrides), {})
-    batch = _first_batch(datamodule)
+    batches = [_first_batch(datamodule)] + ([datamodule.batch(1)] if augmented else [])
     module._trainer = SimpleNamespace(datamodule=datamodule, world_size=1, max_steps=4)
     module.setup("fit")  # what a task reads from its data before training (frames, airlight)
-    for step in (0, 1) if augmented else (0,):
-        batch = datamodule.batch(step)
+    for batch in batches:
+        step = batch["step"]
         with torch.no_grad():
             outputs = module(batch["k"], batch["sigma"], step, batch["target"])
             recon = module.composite(module.decompose(outputs, batch))

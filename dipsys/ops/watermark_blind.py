@@ -23,7 +23,33 @@ from dipsys.ops.watermark_affine import (
 )
 from dipsys.ops.watermark_footprint import footprint_cut
 
-__all__ = ["blind_remove", "checked_remove", "not_dark", "remove_and_check", "removal_check"]
+__all__ = [
+    "blind_remove",
+    "checked_remove",
+    "edge_ratio",
+    "not_dark",
+    "remove_and_check",
+    "removal_check",
+]
+
+
+def edge_ratio(image: np.ndarray, result: np.ndarray, footprint: np.ndarray) -> tuple[float, int]:
+    """The share of the step across the footprint's outline that ``result`` leaves of
+    ``image``'s, and the number of pairs it is read on (per image).
+
+    .. math:: r = \\frac{\\operatorname{mean}_{(p, q)} \\lVert R_p - R_q \\rVert_1}
+        {\\operatorname{mean}_{(p, q)} \\lVert I_p - I_q \\rVert_1}
+
+    over the pairs of :func:`outline_pairs` (infinite when the input has no step there).
+
+    Shape:
+        - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)`` (pairs pooled); footprint: ``(H, W)``
+    """
+    p, q = outline_pairs(footprint)
+    (ip, iq), (rp, rq) = pair_pixels(image, p, q), pair_pixels(result, p, q)
+    before = float(np.abs(ip - iq).sum(axis=1).mean()) if len(p) else 0.0
+    after = float(np.abs(rp - rq).sum(axis=1).mean()) if len(p) else 0.0
+    return (after / before if before > 0 else float("inf")), int(len(p))
 
 
 def removal_check(
@@ -38,7 +64,8 @@ def removal_check(
     """A check without ground truth: does the removal make the logo's outline vanish?
 
     Over the pairs across the footprint's outline (:func:`outline_pairs`), the mean step
-    ``‖R_p − R_q‖₁`` of the result against the input's must fall to ``max_ratio`` or less;
+    ``‖R_p − R_q‖₁`` of the result against the input's (:func:`edge_ratio`) must fall to
+    ``max_ratio`` or less;
     the opacity must lie in ``opacity_range`` and the outline must have ``min_pairs`` pairs.
 
     Returns:
@@ -48,14 +75,10 @@ def removal_check(
     Shape:
         - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)`` (pairs pooled); footprint: ``(H, W)``
     """
-    p, q = outline_pairs(footprint)
-    (ip, iq), (rp, rq) = pair_pixels(image, p, q), pair_pixels(result, p, q)
-    before = float(np.abs(ip - iq).sum(axis=1).mean()) if len(p) else 0.0
-    after = float(np.abs(rp - rq).sum(axis=1).mean()) if len(p) else 0.0
-    ratio = after / before if before > 0 else float("inf")
+    ratio, pairs = edge_ratio(image, result, footprint)
     failed = None
-    if len(p) < min_pairs:
-        failed = f"the recovered logo's outline has {len(p)} pixel pairs (fewer than {min_pairs})"
+    if pairs < min_pairs:
+        failed = f"the recovered logo's outline has {pairs} pixel pairs (fewer than {min_pairs})"
     elif not opacity_range[0] <= opacity <= opacity_range[1]:
         low, high = opacity_range
         failed = f"the recovered opacity {opacity:.3f} lies outside {low}-{high}"
@@ -64,7 +87,7 @@ def removal_check(
             f"removing the recovered logo leaves {ratio:.2f} of its outline's step "
             f"(more than {max_ratio})"
         )
-    figures = {"edge_ratio": ratio, "opacity": opacity, "pairs": int(len(p)), "failed": failed}
+    figures = {"edge_ratio": ratio, "opacity": opacity, "pairs": pairs, "failed": failed}
     return failed is None, figures
 
 

@@ -11,8 +11,8 @@ letters) stands out as a lifted region, and removing a light logo from it passes
 while it darkens the photo (below the input on 18 of 30 dev cases under dark logos).
 
 Both readings are judged without ground truth by what their full-strength removal leaves of
-an outline's step (the edge ratio ``r`` of :func:`.removal_check`, mean ``‖R_p − R_q‖₁`` over
-mean ``‖I_p − I_q‖₁`` across an outline):
+an outline's step (:func:`.edge_ratio`, the figure :func:`.removal_check` bounds: mean
+``‖R_p − R_q‖₁`` over mean ``‖I_p − I_q‖₁`` across an outline):
 
 - ``own``: across the reading's own footprint;
 - ``both``: across the outlines of both readings' footprints. The true removal also fades the
@@ -32,12 +32,10 @@ both readings tell them apart (0.99 against 0.67).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from dipsys.ops.watermark_affine import affine_remove
-from dipsys.ops.watermark_blind import removal_check
+from dipsys.ops.watermark_blind import edge_ratio
 from dipsys.ops.watermark_single import FULL_RATIO, remove_logo
 
 __all__ = ["BOTH_TOLERANCE", "DARK_SHARE", "remove_light_or_dark"]
@@ -51,11 +49,6 @@ BOTH_TOLERANCE = 0.05
 def _full_removal(crop: np.ndarray, out: dict) -> np.ndarray:
     """The reading's removal at its found opacity (strength 1) over its footprint's weight."""
     return affine_remove(crop, out["weight"], out["found_opacity"], out["colour"])
-
-
-def _edge_ratio(crop: np.ndarray, result: np.ndarray, footprint: np.ndarray) -> float:
-    _, figures = removal_check(crop, result, footprint, 0.5, max_ratio=math.inf, min_pairs=1)
-    return float(figures["edge_ratio"])
 
 
 def remove_light_or_dark(
@@ -95,12 +88,12 @@ def remove_light_or_dark(
     either = light["footprint"] | dark["footprint"]
     readings = {
         "light": {
-            "own": _edge_ratio(crop, light_full, light["footprint"]),
-            "both": _edge_ratio(crop, light_full, either),
+            "own": edge_ratio(crop, light_full, light["footprint"])[0],
+            "both": edge_ratio(crop, light_full, either)[0],
         },
         "dark": {
-            "own": _edge_ratio(crop, dark_full, dark["footprint"]),
-            "both": _edge_ratio(crop, dark_full, either),
+            "own": edge_ratio(crop, dark_full, dark["footprint"])[0],
+            "both": edge_ratio(crop, dark_full, either)[0],
         },
     }
     surer = (
