@@ -46,6 +46,9 @@ PAIRS = {
         "gamut"
     ),
     "tests/test_watermark_polarity.py::test_a_dark_logo_is_read_on_the_negative": "polarity",
+    "tests/test_watermark_polarity.py::test_faint_black_letters_on_a_warm_photo_are_read_as_dark": (
+        "lean"
+    ),
     "tests/test_slow_quality.py::test_dark_text_over_the_bundled_photos_is_removed_too": (
         "polarity"
     ),

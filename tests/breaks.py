@@ -17,6 +17,8 @@ Kinds:
     gamut           the single-image outline fit keeps its opacity when its colour lies beyond
                     white (the colour alone clipped)
     polarity        the single-image logo removal never takes the dark reading (light logos only)
+    lean            the single-image logo removal takes a light reading whose outline's steps
+                    lean away from white as readily as any other
     parts           the logo removals (one photo, a stack) keep the opened footprint alone (the
                     parts of the cut around its cores are not taken back)
 """
@@ -109,6 +111,13 @@ def _polarity() -> None:
     import dipsys.ops.watermark_polarity as polarity
 
     polarity.DARK_SHARE = 0.0
+    polarity.LIGHT_Z = -float("inf")
+
+
+def _lean() -> None:
+    import dipsys.ops.watermark_polarity as polarity
+
+    polarity.LIGHT_Z = -float("inf")
 
 
 def pytest_configure(config) -> None:
@@ -129,5 +138,6 @@ def pytest_configure(config) -> None:
             "parts": _parts,
             "gamut": _gamut,
             "polarity": _polarity,
+            "lean": _lean,
         }
         breaks[kind]()

@@ -18,6 +18,14 @@ an outline's step (:func:`.edge_ratio`, the figure :func:`.removal_check` bounds
 - ``both``: across the outlines of both readings' footprints. The true removal also fades the
   other reading's outline, which borders the logo; the wrong one leaves the logo's other edges.
 
+A light reading must also point the right way (:func:`toward_white`). A light logo lifts a
+pixel toward its colour, ``I_p − J_p = a (L − J_p)``, so across the outline the step
+``I_p − I_q`` leans, in chroma, along ``1 − I_q``: toward white, away from the photo's own colour.
+Shading, a texture's highlights and the photo between a dark logo's strokes step the other way,
+along ``I_q`` itself (a darker or lighter shade of the same colour). When the steps lean away
+from white (a z-score below ``LIGHT_Z``) the light reading is not a light logo's: the dark one
+is then taken when its check passes and it is not worse on both outlines (no ``s`` below).
+
 Light logos are the common case (a white or pale mark), so the light reading holds unless the
 dark one is clearly surer on both counts:
 
@@ -34,16 +42,57 @@ from __future__ import annotations
 
 import numpy as np
 
-from dipsys.ops.watermark_affine import affine_remove
+from dipsys.ops.watermark_affine import affine_remove, outline_pairs, pair_pixels
 from dipsys.ops.watermark_blind import edge_ratio
 from dipsys.ops.watermark_single import FULL_RATIO, remove_logo
 
-__all__ = ["BOTH_TOLERANCE", "DARK_SHARE", "remove_light_or_dark"]
+__all__ = ["BOTH_TOLERANCE", "DARK_SHARE", "LIGHT_Z", "remove_light_or_dark", "toward_white"]
 
 #: the share of the light reading's own edge ratio the dark reading must stay under
 DARK_SHARE = 0.85
 #: how much more of both readings' outlines the dark reading may leave than the light one
 BOTH_TOLERANCE = 0.05
+#: the z-score of the outline's lean toward white below which a light reading is not a logo's
+LIGHT_Z = -1.0
+
+
+def toward_white(crop: np.ndarray, footprint: np.ndarray) -> float:
+    """How surely the steps across the footprint's outline lean toward white (a z-score).
+
+    With ``c(x) = x − mean_k x_k`` the chroma of a colour (its channels less their mean), each
+    outline pair (:func:`.outline_pairs`, ``p`` inside) gives
+
+    .. math:: x_{pq} = c(I_p - I_q) \\cdot c(1 - I_q), \\qquad
+        z = \\frac{\\bar{x}}{\\operatorname{std}(x) / \\sqrt{P}}
+
+    positive for a light logo's lift (along ``L − J``, white or pale ``L``), negative for
+    shading (along ``I_q``). A grey photo gives ``x ≈ 0``: no evidence either way.
+
+    Returns:
+        ``z``; 0 when the outline has fewer than two pairs or no chroma at all.
+
+    Shape:
+        - crop: ``(H, W, 3)``; footprint: ``(H, W)`` bool
+
+    Example:
+        >>> photo = np.tile([0.2, 0.5, 0.3], (32, 32, 1))  # a green field
+        >>> logo = np.zeros((32, 32), bool); logo[8:24, 8:24] = True
+        >>> lifted = np.where(logo[..., None], 0.8 * photo + 0.2, photo)  # white, a = 0.2
+        >>> shaded = np.where(logo[..., None], 1.2 * photo, photo)  # a brighter shade
+        >>> noise = np.random.default_rng(0).normal(0, 0.01, photo.shape)
+        >>> toward_white(lifted + noise, logo) > 3, toward_white(shaded + noise, logo) < -3
+        (True, True)
+    """
+    p, q = outline_pairs(footprint)
+    if len(p) < 2:
+        return 0.0
+    inside, outside = pair_pixels(np.asarray(crop, np.float64), p, q)
+    step, lift = inside - outside, 1.0 - outside
+    step -= step.mean(axis=1, keepdims=True)
+    lift -= lift.mean(axis=1, keepdims=True)
+    x = (step * lift).sum(axis=1)
+    spread = x.std() / np.sqrt(len(x))
+    return float(x.mean() / spread) if spread > 0 else 0.0
 
 
 def _full_removal(crop: np.ndarray, out: dict) -> np.ndarray:
@@ -96,10 +145,15 @@ def remove_light_or_dark(
             "both": edge_ratio(crop, dark_full, either)[0],
         },
     }
+    readings["light"]["toward_white"] = toward_white(crop, light["footprint"])
+    # a light reading whose steps lean away from white is no light logo's: a dark reading that
+    # passes its check then need not be surer on its own outline, only not worse on both
+    leans_away = readings["light"]["toward_white"] < LIGHT_Z
     surer = (
-        readings["dark"]["own"] < DARK_SHARE * readings["light"]["own"]
-        and readings["dark"]["both"] < readings["light"]["both"] + BOTH_TOLERANCE
-    )
+        not dark["kept_input"]
+        if leans_away
+        else readings["dark"]["own"] < DARK_SHARE * readings["light"]["own"]
+    ) and readings["dark"]["both"] < readings["light"]["both"] + BOTH_TOLERANCE
     if not surer:
         return {**light, "polarity": "light", "readings": readings}
     result = crop if dark["kept_input"] else 1.0 - dark["result"]  # a kept box is the input
