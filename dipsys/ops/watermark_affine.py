@@ -31,6 +31,7 @@ from scipy import ndimage
 
 __all__ = [
     "affine_remove",
+    "edge_ratio",
     "fit_opacity",
     "null_step_opacity",
     "outline_pairs",
@@ -190,6 +191,25 @@ def pair_pixels(image: np.ndarray, p: np.ndarray, q: np.ndarray) -> tuple[np.nda
     """
     flat = image.reshape(-1, image.shape[-3] * image.shape[-2], 3)
     return flat[:, p].reshape(-1, 3), flat[:, q].reshape(-1, 3)
+
+
+def edge_ratio(image: np.ndarray, result: np.ndarray, footprint: np.ndarray) -> tuple[float, int]:
+    """The share of the step across the footprint's outline that ``result`` leaves of
+    ``image``'s, and the number of pairs it is read on (per image).
+
+    .. math:: r = \\frac{\\operatorname{mean}_{(p, q)} \\lVert R_p - R_q \\rVert_1}
+        {\\operatorname{mean}_{(p, q)} \\lVert I_p - I_q \\rVert_1}
+
+    over the pairs of :func:`outline_pairs` (infinite when the input has no step there).
+
+    Shape:
+        - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)`` (pairs pooled); footprint: ``(H, W)``
+    """
+    p, q = outline_pairs(footprint)
+    (ip, iq), (rp, rq) = pair_pixels(image, p, q), pair_pixels(result, p, q)
+    before = float(np.abs(ip - iq).sum(axis=1).mean()) if len(p) else 0.0
+    after = float(np.abs(rp - rq).sum(axis=1).mean()) if len(p) else 0.0
+    return (after / before if before > 0 else float("inf")), int(len(p))
 
 
 def _shifted_pairs(step: int, height: int, width: int):

@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from dipsys.ops.watermark_affine import (
     affine_remove,
+    edge_ratio,
     fit_opacity,
     null_step_opacity,
     outline_pairs,
@@ -23,33 +24,7 @@ from dipsys.ops.watermark_affine import (
 )
 from dipsys.ops.watermark_footprint import footprint_cut
 
-__all__ = [
-    "blind_remove",
-    "checked_remove",
-    "edge_ratio",
-    "not_dark",
-    "remove_and_check",
-    "removal_check",
-]
-
-
-def edge_ratio(image: np.ndarray, result: np.ndarray, footprint: np.ndarray) -> tuple[float, int]:
-    """The share of the step across the footprint's outline that ``result`` leaves of
-    ``image``'s, and the number of pairs it is read on (per image).
-
-    .. math:: r = \\frac{\\operatorname{mean}_{(p, q)} \\lVert R_p - R_q \\rVert_1}
-        {\\operatorname{mean}_{(p, q)} \\lVert I_p - I_q \\rVert_1}
-
-    over the pairs of :func:`outline_pairs` (infinite when the input has no step there).
-
-    Shape:
-        - image, result: ``(H, W, 3)`` or ``(N, H, W, 3)`` (pairs pooled); footprint: ``(H, W)``
-    """
-    p, q = outline_pairs(footprint)
-    (ip, iq), (rp, rq) = pair_pixels(image, p, q), pair_pixels(result, p, q)
-    before = float(np.abs(ip - iq).sum(axis=1).mean()) if len(p) else 0.0
-    after = float(np.abs(rp - rq).sum(axis=1).mean()) if len(p) else 0.0
-    return (after / before if before > 0 else float("inf")), int(len(p))
+__all__ = ["blind_remove", "checked_remove", "not_dark", "remove_and_check", "removal_check"]
 
 
 def removal_check(
@@ -64,7 +39,7 @@ def removal_check(
     """A check without ground truth: does the removal make the logo's outline vanish?
 
     Over the pairs across the footprint's outline (:func:`outline_pairs`), the mean step
-    ``‖R_p − R_q‖₁`` of the result against the input's (:func:`edge_ratio`) must fall to
+    ``‖R_p − R_q‖₁`` of the result against the input's (:func:`.edge_ratio`) must fall to
     ``max_ratio`` or less;
     the opacity must lie in ``opacity_range`` and the outline must have ``min_pairs`` pairs.
 

@@ -42,8 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dipsys.ops.watermark_affine import affine_remove, outline_pairs, pair_pixels
-from dipsys.ops.watermark_blind import edge_ratio
+from dipsys.ops.watermark_affine import affine_remove, edge_ratio, outline_pairs, pair_pixels
 from dipsys.ops.watermark_single import FULL_RATIO, remove_logo
 
 __all__ = ["BOTH_TOLERANCE", "DARK_SHARE", "LIGHT_Z", "remove_light_or_dark", "toward_white"]
