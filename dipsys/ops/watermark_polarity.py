@@ -112,7 +112,8 @@ def remove_light_or_dark(
         :func:`.remove_logo`'s output for the reading taken, in the photo's own values (a
         dark reading's ``result`` and ``colour`` mapped back from the negative), with
         ``polarity`` (``"light"`` or ``"dark"``) and ``readings``: per polarity, the edge
-        ratios ``own`` and ``both`` its full-strength removal leaves.
+        ratios ``own`` and ``both`` its full-strength removal leaves, and for the light one its
+        lean ``toward_white``.
 
     Shape:
         - crop, result: ``(H, W, 3)``; footprint, weight: ``(H, W)``
@@ -138,13 +139,13 @@ def remove_light_or_dark(
         "light": {
             "own": edge_ratio(crop, light_full, light["footprint"])[0],
             "both": edge_ratio(crop, light_full, either)[0],
+            "toward_white": toward_white(crop, light["footprint"]),
         },
         "dark": {
             "own": edge_ratio(crop, dark_full, dark["footprint"])[0],
             "both": edge_ratio(crop, dark_full, either)[0],
         },
     }
-    readings["light"]["toward_white"] = toward_white(crop, light["footprint"])
     # a light reading whose steps lean away from white is no light logo's: a dark reading that
     # passes its check then need not be surer on its own outline, only not worse on both
     leans_away = readings["light"]["toward_white"] < LIGHT_Z

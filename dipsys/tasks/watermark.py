@@ -74,7 +74,8 @@ class Watermark(BoxRemoval, TwoStages, LayerDecomposition):
     - ``"affine"`` (default): inside the box, the classical removal of a flat light or dark
       logo at the original resolution (:func:`dipsys.ops.watermark_single.remove_logo`:
       footprint ``F``, opacity ``a`` and colour ``L`` found blind, ``J = (I − aFL)/(1 − aF)``;
-      a dark logo read on the negative where that reading is clearly surer,
+      a dark logo read on the negative where that reading is clearly surer, or where the
+      light reading's outline leans away from white,
       :func:`dipsys.ops.watermark_polarity.remove_light_or_dark`), kept only where
       a check without ground truth says the logo's outline fades (else the input, with
       ``removal.kept_input`` in metrics.json); outside the box the input, untouched. ``mask``
