@@ -57,6 +57,18 @@ REFINEMENTS = ("graph_cut", "guided")
 _CUT_SHARE = 0.75
 
 
+def _shares(rest: Tensor) -> Tensor:
+    """The other labels' probabilities renormalised to sum to 1 (n, K − 1, H, W).
+
+    Where the mask gave them no mass at all (a saturated sigmoid reads exactly 1), they share
+    it equally: the refined first label must decide every pixel, and a share of 0 there would
+    hand the pixel back to the first label whatever the cut said.
+    """
+    total = rest.sum(dim=1, keepdim=True)
+    even = torch.full_like(rest, 1.0 / rest.shape[1])
+    return torch.where(total > 1e-6, rest / total.clamp_min(1e-6), even)
+
+
 class HintedSegmentation(TwoStages, LayerDecomposition):
     """Hints, the two-stage schedule, compositing and export shared by the segmentation tasks.
 
@@ -208,8 +220,7 @@ class HintedSegmentation(TwoStages, LayerDecomposition):
         # Soft output that thresholds at 0.5 exactly to the cut; the prior only breaks ties
         # where several such masks are combined (the three-layer system).
         first = (_CUT_SHARE * cut + (1 - _CUT_SHARE) * masks[0, :1]).to(masks)[None]
-        rest = masks[:, 1:] / masks[:, 1:].sum(dim=1, keepdim=True).clamp_min(1e-6)
-        return torch.cat([first, (1 - first) * rest], dim=1)
+        return torch.cat([first, (1 - first) * _shares(masks[:, 1:])], dim=1)
 
     def _layers_at(self, size: tuple[int, int]) -> dict[str, Tensor]:
         return {name: resize(self.best[name], size)[0] for name in self.layer_names}
