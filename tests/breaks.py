@@ -111,7 +111,7 @@ def _polarity() -> None:
     import dipsys.ops.watermark_polarity as polarity
 
     polarity.DARK_SHARE = 0.0
-    polarity.LIGHT_Z = -float("inf")
+    _lean()
 
 
 def _lean() -> None:
